@@ -1,0 +1,3 @@
+from pms_bridge.cli.main import app
+
+app()

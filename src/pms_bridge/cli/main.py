@@ -1,0 +1,221 @@
+"""The `pms-bridge` command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pms_bridge import __version__
+from pms_bridge.cli.demo import DEMO_AS_OF, prepare_demo
+from pms_bridge.cli.errors import handle_errors
+from pms_bridge.cli.summary import print_sync_report
+from pms_bridge.config import Config, load_config
+from pms_bridge.logs import configure_logging
+from pms_bridge.pipeline import SyncReport, parse_as_of, run_sync
+
+app = typer.Typer(
+    name="pms-bridge",
+    help=(
+        "Pull a dental practice's data from its practice-management system (Open Dental first), "
+        "check it against the patient coordinator's rules, and push task lists back.\n\n"
+        "Start here:\n\n"
+        "  pms-bridge demo                         run the bundled sample practice end to end\n\n"
+        "  pms-bridge run --config practice.toml   sync a real practice (schedule it nightly)\n\n"
+        "Exit codes: 0 success, 2 bad config or mapping, 3 source unreachable, 4 partial run "
+        "(some rows quarantined or some pushes failed)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+schema_app = typer.Typer(help="Print the JSON Schema of pms-bridge's files (for editors and validators).")
+app.add_typer(schema_app, name="schema")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", help="The practice's TOML config file.", exists=False, dir_okay=False),
+]
+Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output on stderr (-vv: debug).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"pms-bridge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """pms-bridge."""
+
+
+def _sync_with_progress(config: Config, as_of_text: str | None, command: str) -> SyncReport:
+    as_of = parse_as_of(as_of_text, config) if as_of_text else None
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+    ) as progress:
+        task = progress.add_task("Syncing", total=None)
+
+        def show(resource: str, rows: int) -> None:
+            progress.update(task, description=f"Loading {resource}: {rows:,} rows")
+
+        return run_sync(config, as_of, command=command, progress=show)
+
+
+@app.command()
+@handle_errors
+def run(
+    config: ConfigOption,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Pin 'now' (ISO date/time, e.g. 2026-03-02T08:00) so a run is reproducible; "
+            "without an offset it is the practice's local time.",
+        ),
+    ] = None,
+    verbose: Verbose = 0,
+) -> None:
+    """Sync the practice's PMS data into the store and print a summary.
+
+    Reads the source named in \\[source], maps it to the normalized model, merges it into the store
+    (re-running never duplicates rows) and quarantines bad rows without stopping.
+    Schedule it nightly: see README, "Run it every night".
+    """
+    configure_logging(verbose)
+    cfg = load_config(config)
+    report = _sync_with_progress(cfg, as_of, "run")
+    print_sync_report(out, report, cfg.practice.timezone)
+    raise typer.Exit(4 if report.status == "partial" else 0)
+
+
+@app.command()
+@handle_errors
+def demo(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the sample exports, config and store.")
+    ] = Path("pms-bridge-demo"),
+    patients: Annotated[int, typer.Option(help="Size of the sample practice.", min=20)] = 600,
+    seed: Annotated[int, typer.Option(help="Random seed of the sample practice.")] = 7,
+    verbose: Verbose = 0,
+) -> None:
+    """Run the bundled sample practice end to end, with no setup.
+
+    Generates a synthetic Open Dental practice (no real patient data) with planted problems,
+    writes a config for it, and runs it with a pinned as-of time, so every demo shows the same result.
+    """
+    configure_logging(verbose)
+    err.print(f"Generating the sample practice ({patients} patients) in {output}/exports ...")
+    config_path = prepare_demo(output, patients, seed)
+    cfg = load_config(config_path)
+    report = _sync_with_progress(cfg, DEMO_AS_OF.isoformat(), "demo")
+    print_sync_report(out, report, cfg.practice.timezone)
+    out.print()
+    out.print(f"Sample exports: {output / 'exports'}  (planted problems: {output / 'exports' / 'planted.json'})")
+    out.print(f"Config:         {config_path}")
+    out.print(f"Store:          {cfg.resolve(cfg.store.path) if cfg.store.path else cfg.store.url}")
+    out.print(f"Run it again:   pms-bridge run --config {config_path} --as-of {DEMO_AS_OF.isoformat()}")
+    raise typer.Exit(4 if report.status == "partial" else 0)
+
+
+@app.command()
+@handle_errors
+def sample(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the exports into.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="The sample's 'today' (ISO).")] = DEMO_AS_OF.isoformat(),
+    patients: Annotated[int, typer.Option(help="Patients per location.", min=20)] = 600,
+    locations: Annotated[int, typer.Option(help="Locations (1 = a single practice).", min=1)] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Generate synthetic Open Dental table exports (for trials, tests and benchmarks)."""
+    from datetime import datetime
+
+    from pms_bridge.sample import generate_group, generate_practice
+
+    when = datetime.fromisoformat(as_of)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=DEMO_AS_OF.tzinfo)
+    if locations == 1:
+        reports = [generate_practice(output, as_of=when, seed=seed, patients=patients)]
+    else:
+        reports = generate_group(output, as_of=when, locations=locations, seed=seed, patients=patients)
+    for rep in reports:
+        out.print(f"{rep.out_dir}: {sum(rep.row_counts.values()):,} rows in {len(rep.row_counts)} tables")
+
+
+@app.command()
+@handle_errors
+def runs(config: ConfigOption, limit: Annotated[int, typer.Option(help="How many runs.")] = 20) -> None:
+    """List the practice's recent runs (status, counts, data as of)."""
+    from pms_bridge.store import Store
+
+    cfg = load_config(config)
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    table = Table(title="Runs")
+    for header in ("run", "command", "started", "status", "quarantined", "data as of"):
+        table.add_column(header)
+    for r in store.list_runs(limit):
+        table.add_row(
+            str(r.id), r.command, r.started_at.strftime("%Y-%m-%d %H:%M UTC"), r.status,
+            str(r.summary.get("quarantined", "")), str(r.summary.get("data_as_of") or ""),
+        )
+    store.close()
+    out.print(table)
+
+
+@app.command()
+@handle_errors
+def quarantine(
+    config: ConfigOption,
+    run_id: Annotated[int | None, typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+) -> None:
+    """Show rows a run quarantined: file, line, field and reason (no patient data)."""
+    from pms_bridge.store import Store
+
+    cfg = load_config(config)
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    if run_id is None:
+        latest = store.list_runs(1)
+        run_id = latest[0].id if latest else None
+    rows = store.quarantined(run_id) if run_id is not None else []
+    store.close()
+    if as_json:
+        for row in rows:
+            out.print_json(json.dumps(row.__dict__))
+        return
+    table = Table(title=f"Quarantined rows of run {run_id}")
+    for header in ("file", "line", "id", "field", "reason"):
+        table.add_column(header)
+    for row in rows:
+        table.add_row(row.source, str(row.line or ""), row.source_id or "", row.field or "", row.reason)
+    out.print(table)
+
+
+@schema_app.command("mapping")
+def schema_mapping() -> None:
+    """JSON Schema of mapping files (mappings/*.toml)."""
+    from pms_bridge.mapping.spec import MappingFile
+
+    out.print_json(json.dumps(MappingFile.model_json_schema()))
+
+
+@schema_app.command("config")
+def schema_config() -> None:
+    """JSON Schema of the practice config file."""
+    out.print_json(json.dumps(Config.model_json_schema()))

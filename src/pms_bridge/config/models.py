@@ -1,0 +1,124 @@
+"""The practice configuration file (one TOML file per practice)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pms_bridge.mapping.spec import MappingOverrides
+from pms_bridge.model.practice import Practice, check_timezone, practice_key
+
+
+
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PracticeSection(_Section):
+    name: str = Field(min_length=1)
+    timezone: str = Field(description="IANA timezone, e.g. America/Chicago; --as-of without an offset is local time.")
+    key: str | None = Field(default=None, description="Id of the practice in a shared store; default: from the name.")
+
+    _timezone = field_validator("timezone")(check_timezone)
+
+    def practice(self) -> Practice:
+        return Practice(key=self.key or practice_key(self.name), name=self.name, timezone=self.timezone)
+
+
+class SourceSection(_Section):
+    connector: Literal["csv", "opendental-csv", "opendental-api"]
+    mapping: str | None = Field(default=None, description="Shipped mapping name or path to a mapping .toml.")
+    path: Path | None = Field(default=None, description="Folder of exported files (csv connectors).")
+    base_url: str | None = None
+    mode: Literal["cloud", "service"] | None = None
+    read_route: Literal["resources", "query"] | None = None
+    developer_key_env: str | None = Field(default=None, description="Name of the env variable holding the key.")
+    customer_key_env: str | None = Field(default=None, description="Name of the env variable holding the key.")
+    page_size: int | None = Field(default=None, ge=1, le=10000)
+    min_request_interval: float | None = Field(default=None, ge=0, description="Seconds between API requests.")
+    timeout: float = Field(default=60.0, gt=0)
+
+    @field_validator("developer_key_env", "customer_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.replace("_", "").isalnum():
+            raise ValueError("must be the NAME of an environment variable (letters, digits, _), not the key itself")
+        return value
+
+    @model_validator(mode="after")
+    def _needs(self) -> SourceSection:
+        if self.connector in ("csv", "opendental-csv") and self.path is None:
+            raise ValueError(f"connector {self.connector!r} needs 'path', the folder holding the exported files")
+        if self.connector == "opendental-api":
+            missing = [k for k in ("developer_key_env", "customer_key_env") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"connector 'opendental-api' needs {' and '.join(missing)}")
+        return self
+
+
+class StoreSection(_Section):
+    path: Path | None = Field(default=None, description="SQLite file (created owner-only).")
+    url: str | None = Field(default=None, description="SQLAlchemy URL, e.g. postgresql://user@host/db.")
+
+    @model_validator(mode="after")
+    def _one(self) -> StoreSection:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of 'path' (SQLite file) or 'url' (database server)")
+        return self
+
+
+class RulesSection(BaseModel):
+    """`select` / `ignore` by code, prefix or name, and `[rules.CODE]` settings tables."""
+
+    model_config = ConfigDict(extra="allow")
+
+    select: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _tables(self) -> RulesSection:
+        for key, value in (self.model_extra or {}).items():
+            if not isinstance(value, dict):
+                raise ValueError(f"rules.{key} must be a table of settings, e.g. [rules.{key}]")
+        return self
+
+    def settings_for(self, code: str) -> dict[str, Any]:
+        return dict((self.model_extra or {}).get(code, {}))
+
+
+class SinkSection(BaseModel):
+    """One destination for tasks; each type's own keys are checked by that sink."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["json", "csv", "html", "opendental-tasks", "opendental-commlog"]
+    path: Path | None = None
+
+
+class Config(_Section):
+    practice: PracticeSection
+    source: SourceSection
+    mapping: MappingOverrides = Field(default_factory=MappingOverrides)
+    store: StoreSection
+    rules: RulesSection = Field(default_factory=RulesSection)
+    sinks: list[SinkSection] = Field(default_factory=list)
+
+    # Folder of the config file: relative paths in it are relative to this.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    def store_url(self) -> str:
+        if self.store.url is not None:
+            return self.store.url
+        assert self.store.path is not None
+        return f"sqlite:///{self.resolve(self.store.path)}"
+
+    def source_path(self) -> Path:
+        assert self.source.path is not None
+        return self.resolve(self.source.path)

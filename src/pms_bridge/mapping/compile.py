@@ -1,0 +1,236 @@
+"""Compile a resource's field specs into fast row functions.
+
+A compiled resource is bound to one file's header (column positions are
+resolved once), then maps each row (a list of strings) to a validated model
+record. Problems raise :class:`FieldError` (one row) or
+:class:`FileLevelError` (the whole file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from pms_bridge.mapping.convert import ConversionError, make_converter
+from pms_bridge.mapping.derive import DERIVATIONS
+from pms_bridge.mapping.errors import FieldError, FileLevelError
+from pms_bridge.mapping.spec import UNMAPPED_KEY, FieldSpec, MappingFile, MapValue, ResourceSpec
+from pms_bridge.model import ENTITIES, Record
+
+Row = Sequence[str]
+Getter = Callable[[Row], Any]
+# lookup name -> key -> column -> value
+LookupTables = dict[str, dict[str, dict[str, str]]]
+
+RAW_MODE_SAMPLE = 50
+
+
+@dataclass(frozen=True)
+class _Context:
+    mapping: MappingFile
+    positions: dict[str, int]
+    lookups: LookupTables
+    null_values: frozenset[str]
+
+
+def _value_map(mapping: MappingFile, name: str, field: str, column: str | None) -> Callable[[Any], Any]:
+    table: dict[str, MapValue] = mapping.maps[name]
+    folded = {str(k).casefold(): v for k, v in table.items()}
+    fallback = table.get(UNMAPPED_KEY)
+
+    def apply(value: Any) -> Any:
+        if value is None:
+            return None
+        key = str(value).strip()
+        if key in table:
+            return table[key]
+        hit = folded.get(key.casefold())
+        if hit is not None:
+            return hit
+        if fallback is not None:
+            return fallback
+        raise FieldError(field, f"value is not in value map {name!r} (add it to [maps.{name}])", column)
+
+    return apply
+
+
+def _lookup_hops(ctx: _Context, hops: list[str], nulls: frozenset[str]) -> Callable[[Any], Any]:
+    steps = [(ctx.lookups.get(table, {}), column) for table, column in (hop.split(".") for hop in hops)]
+
+    def apply(value: Any) -> Any:
+        for table, column in steps:
+            if value is None:
+                return None
+            row = table.get(str(value).strip())
+            value = None if row is None else row.get(column)
+            if value is not None and value.strip() in nulls:
+                value = None
+        return value
+
+    return apply
+
+
+def _getter(ctx: _Context, field: str, spec: FieldSpec) -> Getter:
+    """Reads, nulls, filters, looks up and maps one field (no type conversion)."""
+    nulls = ctx.null_values | frozenset(spec.null_values)
+    if spec.const is not None:
+        constant = spec.const
+        read: Getter = lambda row: constant  # noqa: E731
+    elif spec.derive is not None:
+        _, func, _ = DERIVATIONS[spec.derive]
+        inputs = {name: _getter(ctx, f"{field}.{name}", sub) for name, sub in spec.inputs.items()}
+        settings = ctx.mapping.settings
+        read = lambda row: func({n: g(row) for n, g in inputs.items()}, settings)  # noqa: E731
+    else:
+        pos = ctx.positions.get(spec.column)  # type: ignore[arg-type]
+        if pos is None:  # an optional column absent from this file
+            read = lambda row: None  # noqa: E731
+        else:
+
+            def read(row: Row, pos: int = pos) -> Any:
+                text = row[pos] if pos < len(row) else ""
+                return None if text.strip() in nulls else text
+
+    steps: list[Callable[[Any], Any]] = []
+    if spec.lookup:
+        steps.append(_lookup_hops(ctx, spec.lookup, nulls))
+    if spec.map is not None:
+        steps.append(_value_map(ctx.mapping, spec.map, field, spec.column))
+    if spec.when is not None:
+        cond_pos = ctx.positions[spec.when.column]
+        allowed = frozenset(spec.when.in_)
+        inner = read
+        read = lambda row: inner(row) if row[cond_pos].strip() in allowed else None  # noqa: E731
+    if not steps:
+        return read
+
+    def pipeline(row: Row) -> Any:
+        value = read(row)
+        for step in steps:
+            value = step(value)
+        return value
+
+    return pipeline
+
+
+class CompiledResource:
+    """A resource of a mapping, ready to be bound to a file header."""
+
+    def __init__(self, mapping: MappingFile, name: str, tz: ZoneInfo) -> None:
+        self.mapping = mapping
+        self.name = name
+        self.spec: ResourceSpec = mapping.resources[name]
+        self.model: type[Record] = ENTITIES[self.spec.entity]
+        self.tz = tz
+        self._converters = {
+            field: make_converter(self.model.model_fields[field].annotation, mapping.settings, tz)
+            for field in self.spec.field_specs()
+        }
+
+    def required_columns(self) -> dict[str, str]:
+        """column -> the first field that needs it."""
+        needed: dict[str, str] = {}
+        for field, spec in self.spec.field_specs().items():
+            if spec.optional:
+                continue
+            for column in sorted(spec.columns()):
+                needed.setdefault(column, field)
+        return needed
+
+    def bind(self, header: Sequence[str], source: str, lookups: LookupTables) -> BoundResource:
+        positions = {name.strip(): i for i, name in enumerate(header)}
+        missing = {c: f for c, f in self.required_columns().items() if c not in positions}
+        if missing:
+            cols = ", ".join(f"{c} (for {f})" for c, f in sorted(missing.items()))
+            raise FileLevelError(
+                f"{source}: missing column(s) {cols}; the {self.mapping.name!r} mapping needs them. "
+                "Export the table with all its columns (SELECT * ...)."
+            )
+        ctx = _Context(self.mapping, positions, lookups, frozenset(self.mapping.settings.null_values))
+        getters = {field: _getter(ctx, field, spec) for field, spec in self.spec.field_specs().items()}
+        defaults = {
+            field: spec.default for field, spec in self.spec.field_specs().items() if spec.default is not None
+        }
+        raw_mode = [(positions[c], c) for c in self.spec.raw_mode_columns if c in positions]
+        skip = None
+        if self.spec.skip is not None:
+            if self.spec.skip.column not in positions:
+                raise FileLevelError(f"{source}: missing column {self.spec.skip.column} (for skip)")
+            skip = (positions[self.spec.skip.column], frozenset(self.spec.skip.in_))
+        return BoundResource(self, source, getters, defaults, raw_mode, skip)
+
+
+class BoundResource:
+    """A compiled resource bound to one file's columns."""
+
+    def __init__(
+        self,
+        compiled: CompiledResource,
+        source: str,
+        getters: dict[str, Getter],
+        defaults: dict[str, Any],
+        raw_mode: list[tuple[int, str]],
+        skip: tuple[int, frozenset[str]] | None,
+    ) -> None:
+        self.compiled = compiled
+        self.source = source
+        self._getters = getters
+        self._defaults = defaults
+        self._raw_mode = raw_mode
+        self._skip = skip
+
+    def skips(self, row: Row) -> bool:
+        """Rows the mapping leaves out on purpose (not errors)."""
+        if self._skip is None:
+            return False
+        pos, values = self._skip
+        return pos < len(row) and row[pos].strip() in values
+
+    def check_export_mode(self, rows: Sequence[Row]) -> None:
+        """Reject Open Dental's human-readable query export (ids replaced by names)."""
+        for pos, column in self._raw_mode:
+            values = [r[pos].strip() for r in rows[:RAW_MODE_SAMPLE] if pos < len(r) and r[pos].strip()]
+            named = sum(1 for v in values if not v.lstrip("-").isdigit())
+            if values and named * 2 > len(values):
+                raise FileLevelError(
+                    f"{self.source}: column {column} holds names instead of numbers, so this looks like a "
+                    "human-readable query export. In Open Dental's User Query window, export in raw mode "
+                    "(uncheck 'Human-readable') and try again."
+                )
+
+    def source_id_of(self, row: Row) -> str | None:
+        """The row's id if it can be read (used to label quarantined rows)."""
+        try:
+            value = self._getters["source_id"](row)
+        except (FieldError, IndexError):
+            return None
+        return None if value is None else str(value).strip()
+
+    def map_row(self, row: Row) -> Record:
+        model = self.compiled.model
+        converters = self.compiled._converters
+        data: dict[str, Any] = {}
+        for field, getter in self._getters.items():
+            try:
+                value = getter(row)
+                if value is None:
+                    value = self._defaults.get(field)
+                if value is not None:  # absent: the model's default applies
+                    data[field] = converters[field](value)
+            except ConversionError as exc:
+                raise FieldError(field, str(exc), self._column_of(field)) from None
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "(row)"
+            reason = "required value is empty" if err["type"] == "missing" else err["msg"]
+            raise FieldError(field, reason, self._column_of(field)) from None
+
+    def _column_of(self, field: str) -> str | None:
+        spec = self.compiled.spec.field_specs().get(field)
+        return spec.column if spec else None

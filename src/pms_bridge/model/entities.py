@@ -1,0 +1,250 @@
+"""The normalized model: one shape for every PMS.
+
+Each record keeps the PMS's own id (``source_id``) and the PMS's own
+last-change time (``source_updated_at``) so that loads can be merged and the
+task list can link back to the PMS. References to other records
+(``patient_id``, ``provider_id`` ...) are the PMS's ids as strings.
+
+Datetimes are timezone-aware; mappings localize the PMS's wall-clock times
+with the practice's timezone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from pms_bridge.model.enums import (
+    AppointmentStatus,
+    ClaimStatus,
+    ClaimType,
+    CoverageRelationship,
+    FormKind,
+    PatientStatus,
+    ProcedureStatus,
+    ProviderKind,
+    RadiographKind,
+    ReferralDirection,
+    ReferralStatus,
+    VerificationKind,
+    VerificationResult,
+)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("datetime must carry a timezone (localize it with the practice's timezone)")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
+Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+
+
+class Record(BaseModel):
+    """Fields every normalized record has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
+
+    # Name of the entity (singular) and of its snapshot table (plural).
+    entity: ClassVar[str]
+    table: ClassVar[str]
+    # Fields that hold protected health information (kept out of logs/errors).
+    phi_fields: ClassVar[frozenset[str]] = frozenset()
+
+    source_id: Id
+    source_updated_at: AwareDatetime | None = None
+
+
+class Provider(Record):
+    entity: ClassVar[str] = "provider"
+    table: ClassVar[str] = "providers"
+
+    abbr: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    kind: ProviderKind = ProviderKind.OTHER
+    specialty: str | None = None
+    is_hidden: bool = False
+
+
+class Patient(Record):
+    entity: ClassVar[str] = "patient"
+    table: ClassVar[str] = "patients"
+    phi_fields: ClassVar[frozenset[str]] = frozenset(
+        {"first_name", "last_name", "preferred_name", "birth_date", "phone", "email"}
+    )
+
+    first_name: str | None = None
+    last_name: str | None = None
+    preferred_name: str | None = None
+    birth_date: date | None = None
+    phone: str | None = None
+    email: str | None = None
+    status: PatientStatus = PatientStatus.PATIENT
+    primary_provider_id: Id | None = None
+    # The day the patient entered the PMS (a first contact for a new patient).
+    first_contact_date: date | None = None
+    # The day of the first completed visit, where the PMS records it.
+    first_visit_date: date | None = None
+
+
+class Appointment(Record):
+    entity: ClassVar[str] = "appointment"
+    table: ClassVar[str] = "appointments"
+
+    patient_id: Id
+    start: AwareDatetime
+    minutes: Minutes
+    status: AppointmentStatus
+    provider_id: Id | None = None
+    hygienist_id: Id | None = None
+    is_hygiene: bool = False
+    is_new_patient: bool = False
+    confirmed: bool | None = None
+    confirmation: str | None = None  # the PMS's confirmation label
+    appointment_type: str | None = None
+    operatory_id: Id | None = None
+    booked_at: AwareDatetime | None = None
+
+
+class Procedure(Record):
+    entity: ClassVar[str] = "procedure"
+    table: ClassVar[str] = "procedures"
+
+    patient_id: Id
+    code: str = Field(min_length=1, max_length=15)  # CDT code, e.g. D2740
+    status: ProcedureStatus
+    appointment_id: Id | None = None
+    planned_appointment_id: Id | None = None
+    provider_id: Id | None = None
+    tooth: str | None = None
+    surface: str | None = None
+    procedure_date: date | None = None
+    planned_date: date | None = None
+    fee: Money | None = None
+
+
+class ProcedureCode(Record):
+    entity: ClassVar[str] = "procedure_code"
+    table: ClassVar[str] = "procedure_codes"
+
+    code: str = Field(min_length=1, max_length=15)
+    description: str | None = None
+    is_hygiene: bool = False
+    is_radiology: bool = False
+    # The practice's own time for the code, where the PMS keeps one.
+    default_minutes: Minutes | None = None
+
+
+class Coverage(Record):
+    """A patient's enrollment in an insurance plan (primary, secondary ...)."""
+
+    entity: ClassVar[str] = "coverage"
+    table: ClassVar[str] = "coverages"
+    phi_fields: ClassVar[frozenset[str]] = frozenset({"subscriber_id"})
+
+    patient_id: Id
+    ordinal: int = Field(default=1, ge=1, le=9)  # 1 = primary
+    plan_id: Id | None = None
+    plan_name: str | None = None
+    group_number: str | None = None
+    carrier_id: Id | None = None
+    carrier_name: str | None = None
+    subscriber_id: str | None = None
+    subscriber_patient_id: Id | None = None
+    relationship: CoverageRelationship | None = None
+    effective_date: date | None = None
+    term_date: date | None = None
+    plan_hidden: bool = False
+    is_pending: bool = False
+
+
+class Verification(Record):
+    """An insurance verification: eligibility for a coverage, or a plan's benefits."""
+
+    entity: ClassVar[str] = "verification"
+    table: ClassVar[str] = "verifications"
+
+    kind: VerificationKind
+    coverage_id: Id | None = None  # eligibility checks are per coverage
+    plan_id: Id | None = None  # benefit checks are per plan
+    verified_on: date | None = None
+    result: VerificationResult = VerificationResult.UNKNOWN
+    status_label: str | None = None
+
+
+class Referral(Record):
+    entity: ClassVar[str] = "referral"
+    table: ClassVar[str] = "referrals"
+
+    patient_id: Id
+    direction: ReferralDirection
+    referral_date: date | None = None
+    referral_source_id: Id | None = None  # the referring / referred-to party
+    status: ReferralStatus = ReferralStatus.NONE
+    completed_date: date | None = None
+    procedure_id: Id | None = None
+    provider_id: Id | None = None
+
+
+class Document(Record):
+    entity: ClassVar[str] = "document"
+    table: ClassVar[str] = "documents"
+
+    patient_id: Id
+    category: str | None = None
+    is_radiograph: bool = False
+    radiograph_kind: RadiographKind | None = None
+    taken_date: date | None = None
+    tooth_numbers: str | None = None
+    is_deleted: bool = False
+
+
+class Form(Record):
+    entity: ClassVar[str] = "form"
+    table: ClassVar[str] = "forms"
+
+    patient_id: Id
+    kind: FormKind
+    title: str | None = None
+    completed_at: AwareDatetime | None = None
+    is_deleted: bool = False
+
+
+class Claim(Record):
+    entity: ClassVar[str] = "claim"
+    table: ClassVar[str] = "claims"
+
+    patient_id: Id
+    status: ClaimStatus
+    claim_type: ClaimType = ClaimType.PRIMARY
+    service_date: date | None = None
+    sent_date: date | None = None
+    received_date: date | None = None
+    fee: Money | None = None
+    insurance_estimate: Money | None = None
+    insurance_paid: Money | None = None
+    plan_id: Id | None = None
+    provider_id: Id | None = None
+
+
+ENTITY_TYPES: tuple[type[Record], ...] = (
+    Provider,
+    ProcedureCode,
+    Patient,
+    Appointment,
+    Procedure,
+    Coverage,
+    Verification,
+    Referral,
+    Document,
+    Form,
+    Claim,
+)
+ENTITIES: dict[str, type[Record]] = {t.entity: t for t in ENTITY_TYPES}

@@ -1,0 +1,50 @@
+"""One sync run for one practice: open the store, record the run, sync, summarize."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pms_bridge.config import Config, ConfigError
+from pms_bridge.connectors import FileConnector, load_connector_spec
+from pms_bridge.mapping import load_mapping
+from pms_bridge.pipeline.report import SyncReport
+from pms_bridge.pipeline.sync import Progress, sync
+from pms_bridge.store import Store
+
+
+class UnsupportedConnector(Exception):
+    """The config names a connector this version cannot run yet (exit code 2)."""
+
+
+def parse_as_of(text: str, config: Config) -> datetime:
+    """ISO date or datetime; without an offset it is the practice's local time."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--as-of {text!r} is not an ISO date/time such as 2026-03-02T08:00") from None
+    tz = config.practice.practice().tz
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+
+
+def run_sync(config: Config, as_of: datetime | None, command: str = "run", progress: Progress | None = None) -> SyncReport:
+    spec = load_connector_spec(config.source.connector)
+    if spec.kind != "files":
+        raise UnsupportedConnector(
+            f"connector {config.source.connector!r} is not available in this version; "
+            "use an export folder with connector = 'csv' or 'opendental-csv'"
+        )
+    mapping = load_mapping(config.source.mapping or spec.default_mapping, config.mapping, relative_to=config.base_dir)
+    store = Store.open(config.store_url(), config.practice.practice())
+    try:
+        run_id = store.start_run(command, as_of)
+        try:
+            connector = FileConnector(spec, config.source_path())
+            report = sync(connector, mapping, store, run_id, spec.name, progress)
+        except BaseException as exc:
+            store.finish_run(run_id, "failed", {"error": type(exc).__name__})
+            raise
+        report.as_of = as_of
+        store.finish_run(run_id, report.status, report.to_summary())
+        return report
+    finally:
+        store.close()

@@ -1,0 +1,160 @@
+"""Sync: connector rows -> mapping -> validated records -> store.
+
+Each resource is read in batches; a batch's good rows are upserted in one
+transaction and its bad rows quarantined, so a bad row never stops the run
+and never removes what is already stored. A resource's cursor advances only
+after all its rows are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+
+from pms_bridge.connectors import FileConnector, SourceFileError, SourceTable, SourceUnavailable
+from pms_bridge.mapping import CompiledResource, FieldError, FileLevelError, LookupTables, MappingFile
+from pms_bridge.model import Record
+from pms_bridge.pipeline.report import ResourceReport, SyncReport
+from pms_bridge.store import QuarantinedRow, Store
+
+log = structlog.get_logger("pms_bridge.sync")
+
+Progress = Callable[[str, int], None]  # (resource, rows read so far)
+
+
+def _row_shape_problem(row: list[str], width: int) -> str | None:
+    if len(row) == width:
+        return None
+    if len(row) > width and not any(cell.strip() for cell in row[width:]):
+        return None  # trailing delimiters
+    return f"row has {len(row)} cells, the header has {width} (a delimiter or quote inside a cell?)"
+
+
+def _load_lookups(connector: FileConnector, mapping: MappingFile, store: Store, report: SyncReport) -> LookupTables:
+    for name, spec in mapping.lookups.items():
+        entry = ResourceReport(resource=name, entity=None)
+        report.resources.append(entry)
+        table = connector.open(mapping.lookup_files(name))
+        if table is None:
+            continue
+        entry.source = table.source
+        try:
+            header = table.header()
+            missing = [c for c in [spec.key, *spec.columns] if c not in header]
+            if missing:
+                raise FileLevelError(f"{table.source}: missing column(s) {', '.join(missing)} (lookup {name})")
+            key_pos = header.index(spec.key)
+            positions = [(c, header.index(c)) for c in spec.columns]
+            rows: dict[str, dict[str, str]] = {}
+            for chunk in table.chunks():
+                for _line, cells in chunk:
+                    if len(cells) < len(header):
+                        entry.quarantined += 1
+                        continue
+                    rows[cells[key_pos].strip()] = {c: cells[p] for c, p in positions}
+                    entry.rows_read += 1
+            store.save_references(name, rows)
+        except (FileLevelError, SourceFileError) as exc:
+            entry.error = str(exc)
+            log.warning("lookup.failed", lookup=name, source=table.source)
+    return store.load_references(mapping.lookups)
+
+
+def _load_resource(
+    table: SourceTable,
+    compiled: CompiledResource,
+    lookups: LookupTables,
+    store: Store,
+    run_id: int,
+    entry: ResourceReport,
+    progress: Progress | None,
+) -> None:
+    header = table.header()
+    bound = compiled.bind(header, table.source, lookups)
+    seen: set[str] = set()
+    first = True
+    for chunk in table.chunks():
+        if first:
+            bound.check_export_mode([cells for _, cells in chunk])
+            first = False
+        good: list[Record] = []
+        bad: list[QuarantinedRow] = []
+        for line, cells in chunk:
+            entry.rows_read += 1
+            problem = _row_shape_problem(cells, len(header))
+            if problem is not None:
+                bad.append(QuarantinedRow(table.source, compiled.name, line, None, None, problem))
+                continue
+            if bound.skips(cells):
+                entry.skipped += 1
+                continue
+            try:
+                record = bound.map_row(cells)
+            except FieldError as exc:
+                bad.append(
+                    QuarantinedRow(table.source, compiled.name, line, bound.source_id_of(cells), exc.field, exc.reason)
+                )
+                continue
+            if record.source_id in seen:
+                bad.append(
+                    QuarantinedRow(
+                        table.source, compiled.name, line, record.source_id, "source_id",
+                        "duplicate id: an earlier row of this file has the same id (the first one was kept)",
+                    )
+                )
+                continue
+            seen.add(record.source_id)
+            good.append(record)
+        entry.stored.add(store.upsert_records(compiled.spec.entity, good, run_id))
+        store.quarantine(run_id, bad)
+        entry.quarantined += len(bad)
+        if progress is not None:
+            progress(compiled.name, entry.rows_read)
+
+
+def sync(
+    connector: FileConnector,
+    mapping: MappingFile,
+    store: Store,
+    run_id: int,
+    connector_name: str,
+    progress: Progress | None = None,
+) -> SyncReport:
+    report = SyncReport(run_id=run_id, mapping=mapping.name, connector=connector_name, started_at=datetime.now(UTC))
+    tables = {name: connector.open(mapping.resource_files(name)) for name in mapping.resources}
+    if not any(tables.values()):
+        expected = ", ".join(f"{mapping.resource_files(n)[0]}{connector.spec.extensions[0]}" for n in mapping.resources)
+        raise SourceUnavailable(
+            f"no export files for mapping {mapping.name!r} in {connector.folder}; expected files such as {expected}"
+        )
+    lookups = _load_lookups(connector, mapping, store, report)
+    tz = store.practice.tz
+    for name, table in tables.items():
+        compiled = CompiledResource(mapping, name, tz)
+        entry = ResourceReport(resource=name, entity=compiled.spec.entity)
+        report.resources.append(entry)
+        if table is None:
+            log.info("resource.absent", resource=name)
+            continue
+        entry.source = table.source
+        try:
+            _load_resource(table, compiled, lookups, store, run_id, entry, progress)
+        except (FileLevelError, SourceFileError) as exc:
+            entry.error = str(exc)
+            log.warning("resource.failed", resource=name, source=table.source, rows_read=entry.rows_read)
+            continue
+        store.set_cursor(name, table.fingerprint(), run_id)
+        log.info(
+            "resource.loaded",
+            resource=name,
+            rows=entry.rows_read,
+            inserted=entry.stored.inserted,
+            updated=entry.stored.updated,
+            quarantined=entry.quarantined,
+        )
+    report.snapshot_counts = store.counts()
+    report.data_as_of = store.data_as_of()
+    report.finished_at = datetime.now(UTC)
+    return report

@@ -1,0 +1,85 @@
+"""Open the store's database: SQLite file (owner-only) or a server by URL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+
+from pms_bridge.store.schema import SCHEMA_VERSION, metadata, schema_info
+
+
+class StoreError(Exception):
+    """The store cannot be opened or is from a newer version."""
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` (and missing parents) readable by the owner only."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _normalize_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def open_engine(url: str) -> Engine:
+    url = _normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        create_private_file(Path(parsed.database))
+    try:
+        engine = create_engine(url, future=True)
+    except ModuleNotFoundError as exc:
+        raise StoreError(
+            f"the database driver for {parsed.get_backend_name()} is not installed ({exc.name}); "
+            "for PostgreSQL: pip install 'pms-bridge[postgres]'"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create missing tables and add missing columns: the store migrates itself."""
+    metadata.create_all(engine)
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            existing = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in existing:
+                    if not column.nullable and column.default is None:
+                        raise StoreError(f"cannot add required column {table.name}.{column.name} automatically")
+                    col_type = column.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {col_type}'))
+        version = conn.execute(schema_info.select()).first()
+        if version is None:
+            conn.execute(schema_info.insert().values(id=1, version=SCHEMA_VERSION))
+        elif version.version > SCHEMA_VERSION:
+            raise StoreError(
+                f"this store was written by a newer pms-bridge (schema {version.version}); upgrade pms-bridge"
+            )
+        elif version.version < SCHEMA_VERSION:
+            conn.execute(schema_info.update().values(version=SCHEMA_VERSION))

@@ -1,0 +1,158 @@
+"""Snapshot tables derived from the normalized model, plus the store's own tables.
+
+The model is the single definition of every entity's columns: each snapshot
+table is built from its pydantic model, keyed by (practice, source_id), so
+one database can hold many practices.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+from pms_bridge.mapping.convert import base_type
+from pms_bridge.model import ENTITY_TYPES, Record
+
+SCHEMA_VERSION = 1
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC (SQLite has no timezone type)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _column_type(annotation: Any) -> Any:
+    target = base_type(annotation)
+    if target is bool:
+        return Boolean()
+    if target is int:
+        return Integer()
+    if target is Decimal:
+        return Numeric(14, 2)
+    if target is datetime:
+        return UTCDateTime()
+    if target is date:
+        return Date()
+    if isinstance(target, type) and issubclass(target, Enum):
+        return String(32)
+    return Text()
+
+
+# Columns the rules join and filter on.
+_INDEXED = ("patient_id", "appointment_id", "coverage_id", "start")
+
+
+def _snapshot_table(model: type[Record]) -> Table:
+    columns = [
+        Column("practice", String(63), primary_key=True),
+        Column("source_id", String(64), primary_key=True),
+    ]
+    for name, info in model.model_fields.items():
+        if name == "source_id":
+            continue
+        columns.append(Column(name, _column_type(info.annotation), nullable=not info.is_required()))
+    columns += [
+        Column("row_hash", String(40), nullable=False),
+        Column("first_run", BigInteger, nullable=False),
+        Column("changed_run", BigInteger, nullable=False),
+    ]
+    indexes = [Index(f"ix_{model.table}_{c}", "practice", c) for c in _INDEXED if c in model.model_fields]
+    return Table(model.table, metadata, *columns, *indexes)
+
+
+SNAPSHOT_TABLES: dict[str, Table] = {m.entity: _snapshot_table(m) for m in ENTITY_TYPES}
+
+practices = Table(
+    "practices",
+    metadata,
+    Column("key", String(63), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("timezone", String(64), nullable=False),
+)
+
+# Reference rows (definitions, carriers, plans ...) the mapping resolves ids with.
+reference_rows = Table(
+    "reference_rows",
+    metadata,
+    Column("practice", String(63), primary_key=True),
+    Column("lookup", String(64), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("data", JSON, nullable=False),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("practice", String(63), primary_key=True),
+    Column("resource", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("run_id", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("practice", String(63), nullable=False, index=True),
+    Column("command", String(32), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("as_of", UTCDateTime),
+    Column("status", String(16), nullable=False),  # running / ok / partial / failed
+    Column("summary", JSON),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("practice", String(63), nullable=False),
+    Column("run_id", BigInteger, nullable=False, index=True),
+    Column("source", Text, nullable=False),  # file or resource
+    Column("resource", String(64), nullable=False),
+    Column("line", Integer),
+    Column("source_id", String(64)),
+    Column("field", String(128)),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)

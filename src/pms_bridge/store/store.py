@@ -1,0 +1,284 @@
+"""The store: normalized snapshot, reference rows, cursors, runs, quarantine."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pms_bridge.model import Practice, Record
+from pms_bridge.store import schema
+from pms_bridge.store.engine import ensure_schema, open_engine
+
+
+@dataclass
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: UpsertCounts) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+@dataclass(frozen=True)
+class QuarantinedRow:
+    source: str
+    resource: str
+    line: int | None
+    source_id: str | None
+    field: str | None
+    reason: str
+
+
+@dataclass
+class RunRecord:
+    id: int
+    command: str
+    started_at: datetime
+    finished_at: datetime | None
+    as_of: datetime | None
+    status: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def row_hash(values: dict[str, Any]) -> str:
+    return hashlib.sha1(repr(tuple(values.values())).encode(), usedforsecurity=False).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """One practice's view of a (possibly shared) store database."""
+
+    def __init__(self, engine: Engine, practice: Practice) -> None:
+        self.engine = engine
+        self.practice = practice
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        ensure_schema(engine)
+        self._register_practice()
+
+    @classmethod
+    def open(cls, url: str, practice: Practice) -> Store:
+        return cls(open_engine(url), practice)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _register_practice(self) -> None:
+        values = {"key": self.practice.key, "name": self.practice.name, "timezone": self.practice.timezone}
+        self._upsert(schema.practices, [values], ["key"])
+
+    def _upsert(
+        self,
+        table: Table,
+        rows: Sequence[dict[str, Any]],
+        keys: list[str],
+        conn: Any = None,
+        keep: tuple[str, ...] = (),
+    ) -> None:
+        """Insert rows, updating those whose keys exist (all columns but ``keys`` and ``keep``)."""
+        if not rows:
+            return
+        stmt = self._insert(table)
+        updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys and c.name not in keep}
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+        if conn is None:
+            with self.engine.begin() as own:
+                own.execute(stmt, list(rows))
+        else:
+            conn.execute(stmt, list(rows))
+
+    # ---------------------------------------------------------------- snapshot
+
+    def upsert_records(self, entity: str, records: Sequence[Record], run_id: int) -> UpsertCounts:
+        """Merge records into the snapshot; only new or changed rows are written."""
+        counts = UpsertCounts()
+        if not records:
+            return counts
+        table = schema.SNAPSHOT_TABLES[entity]
+        rows = []
+        for record in records:
+            values = record.model_dump()
+            values["row_hash"] = row_hash(values)
+            values["practice"] = self.practice.key
+            rows.append(values)
+        with self.engine.begin() as conn:
+            existing = dict(
+                conn.execute(
+                    select(table.c.source_id, table.c.row_hash).where(
+                        table.c.practice == self.practice.key,
+                        table.c.source_id.in_([r["source_id"] for r in rows]),
+                    )
+                ).all()
+            )
+            changed = []
+            for values in rows:
+                old = existing.get(values["source_id"])
+                if old == values["row_hash"]:
+                    counts.unchanged += 1
+                    continue
+                if old is None:
+                    counts.inserted += 1
+                else:
+                    counts.updated += 1
+                values["first_run"] = values["changed_run"] = run_id
+                changed.append(values)
+            # first_run is kept on update: it says when the row first arrived.
+            self._upsert(table, changed, ["practice", "source_id"], conn, keep=("first_run",))
+        return counts
+
+    def count(self, entity: str) -> int:
+        table = schema.SNAPSHOT_TABLES[entity]
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(table).where(table.c.practice == self.practice.key)
+            ).scalar_one()
+
+    def counts(self) -> dict[str, int]:
+        return {entity: self.count(entity) for entity in schema.SNAPSHOT_TABLES}
+
+    def rows(self, entity: str) -> list[dict[str, Any]]:
+        """Every stored row of one entity (small snapshots, tests, exports)."""
+        table = schema.SNAPSHOT_TABLES[entity]
+        with self.engine.connect() as conn:
+            result = conn.execute(
+                select(table).where(table.c.practice == self.practice.key).order_by(table.c.source_id)
+            )
+            return [dict(r._mapping) for r in result]
+
+    def data_as_of(self) -> datetime | None:
+        """The newest change time the PMS reported for any stored record."""
+        newest: datetime | None = None
+        with self.engine.connect() as conn:
+            for table in schema.SNAPSHOT_TABLES.values():
+                value = conn.execute(
+                    select(func.max(table.c.source_updated_at)).where(table.c.practice == self.practice.key)
+                ).scalar_one()
+                if value is not None:
+                    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+                    newest = value if newest is None else max(newest, value)
+        return newest
+
+    # -------------------------------------------------------------- references
+
+    def save_references(self, lookup: str, rows: dict[str, dict[str, str]]) -> None:
+        data = [
+            {"practice": self.practice.key, "lookup": lookup, "key": key, "data": values}
+            for key, values in rows.items()
+        ]
+        with self.engine.begin() as conn:
+            for start in range(0, len(data), 2000):
+                self._upsert(schema.reference_rows, data[start : start + 2000], ["practice", "lookup", "key"], conn)
+
+    def load_references(self, lookups: Iterable[str]) -> dict[str, dict[str, dict[str, str]]]:
+        wanted = list(lookups)
+        tables: dict[str, dict[str, dict[str, str]]] = {name: {} for name in wanted}
+        t = schema.reference_rows
+        with self.engine.connect() as conn:
+            result = conn.execute(
+                select(t.c.lookup, t.c.key, t.c.data).where(t.c.practice == self.practice.key, t.c.lookup.in_(wanted))
+            )
+            for lookup, key, data in result:
+                tables[lookup][key] = data
+        return tables
+
+    # ----------------------------------------------------------------- cursors
+
+    def get_cursor(self, resource: str) -> str | None:
+        t = schema.cursors
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(t.c.value).where(t.c.practice == self.practice.key, t.c.resource == resource)
+            ).scalar_one_or_none()
+
+    def set_cursor(self, resource: str, value: str, run_id: int) -> None:
+        row = {
+            "practice": self.practice.key,
+            "resource": resource,
+            "value": value,
+            "run_id": run_id,
+            "updated_at": _now(),
+        }
+        self._upsert(schema.cursors, [row], ["practice", "resource"])
+
+    # -------------------------------------------------------------------- runs
+
+    def start_run(self, command: str, as_of: datetime | None) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                schema.runs.insert().values(
+                    practice=self.practice.key, command=command, started_at=_now(), as_of=as_of, status="running"
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                schema.runs.update()
+                .where(schema.runs.c.id == run_id)
+                .values(finished_at=_now(), status=status, summary=summary)
+            )
+
+    def list_runs(self, limit: int = 20) -> list[RunRecord]:
+        t = schema.runs
+        with self.engine.connect() as conn:
+            result = conn.execute(
+                select(t).where(t.c.practice == self.practice.key).order_by(t.c.id.desc()).limit(limit)
+            )
+            return [
+                RunRecord(
+                    id=r.id,
+                    command=r.command,
+                    started_at=r.started_at,
+                    finished_at=r.finished_at,
+                    as_of=r.as_of,
+                    status=r.status,
+                    summary=r.summary or {},
+                )
+                for r in result
+            ]
+
+    # -------------------------------------------------------------- quarantine
+
+    def quarantine(self, run_id: int, rows: Sequence[QuarantinedRow]) -> None:
+        if not rows:
+            return
+        now = _now()
+        data = [
+            {
+                "practice": self.practice.key,
+                "run_id": run_id,
+                "source": r.source,
+                "resource": r.resource,
+                "line": r.line,
+                "source_id": r.source_id,
+                "field": r.field,
+                "reason": r.reason,
+                "created_at": now,
+            }
+            for r in rows
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(schema.quarantine.insert(), data)
+
+    def quarantined(self, run_id: int | None = None) -> list[QuarantinedRow]:
+        t = schema.quarantine
+        query = select(t).where(t.c.practice == self.practice.key)
+        if run_id is not None:
+            query = query.where(t.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return [
+                QuarantinedRow(r.source, r.resource, r.line, r.source_id, r.field, r.reason)
+                for r in conn.execute(query.order_by(t.c.id))
+            ]
