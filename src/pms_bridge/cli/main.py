@@ -215,6 +215,14 @@ def schema_mapping() -> None:
     out.print_json(json.dumps(MappingFile.model_json_schema()))
 
 
+@schema_app.command("canonical")
+def schema_canonical() -> None:
+    """Reference of the canonical CSV format (Markdown), generated from the model."""
+    from pms_bridge.mapping.docs import canonical_csv_reference
+
+    print(canonical_csv_reference())
+
+
 @schema_app.command("config")
 def schema_config() -> None:
     """JSON Schema of the practice config file."""

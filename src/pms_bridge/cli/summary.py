@@ -22,17 +22,17 @@ def _when(value: datetime | None, tz_name: str | None = None) -> str:
 
 def print_sync_report(console: Console, report: SyncReport, timezone: str) -> None:
     table = Table(title=f"Sync — run {report.run_id} ({report.connector}, mapping {report.mapping})", title_justify="left")
-    for header in ("table", "file", "rows read", "new", "changed", "unchanged", "quarantined", "skipped"):
-        table.add_column(header, justify="left" if header in ("table", "file") else "right")
+    table.add_column("table")
+    for header in ("read", "new", "changed", "same", "quarantined", "skipped"):
+        table.add_column(header, justify="right")
     for r in report.resources:
-        if r.entity is None and r.missing:
-            continue  # an absent reference table is not news
-        source = r.source or "[dim]not in export[/dim]"
+        if r.entity is None:
+            continue
+        name = r.entity if r.source else f"[dim]{r.entity} (not in export)[/dim]"
         if r.error:
-            source = f"[red]{r.source} (failed)[/red]"
+            name = f"[red]{r.entity} (failed)[/red]"
         table.add_row(
-            r.entity or f"{r.resource} (reference)",
-            source,
+            name,
             f"{r.rows_read:,}",
             f"{r.stored.inserted:,}",
             f"{r.stored.updated:,}",
@@ -41,6 +41,9 @@ def print_sync_report(console: Console, report: SyncReport, timezone: str) -> No
             f"{r.skipped:,}",
         )
     console.print(table)
+    references = [f"{r.resource} {r.rows_read:,}" for r in report.resources if r.entity is None and r.source]
+    if references:
+        console.print(f"Reference tables read: {', '.join(references)}")
 
     totals = ", ".join(f"{name} {count:,}" for name, count in report.snapshot_counts.items())
     console.print(f"Snapshot now holds: {totals}")

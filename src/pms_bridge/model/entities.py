@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
 from pms_bridge.model.enums import (
     AppointmentStatus,
@@ -40,6 +40,9 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+_E = TypeVar("_E")
+# Code values may be given as their text ("scheduled"); everything else is strict.
+Code = Annotated[_E, Strict(False)]
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
@@ -68,7 +71,7 @@ class Provider(Record):
     abbr: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    kind: ProviderKind = ProviderKind.OTHER
+    kind: Code[ProviderKind] = ProviderKind.OTHER
     specialty: str | None = None
     is_hidden: bool = False
 
@@ -86,7 +89,7 @@ class Patient(Record):
     birth_date: date | None = None
     phone: str | None = None
     email: str | None = None
-    status: PatientStatus = PatientStatus.PATIENT
+    status: Code[PatientStatus] = PatientStatus.PATIENT
     primary_provider_id: Id | None = None
     # The day the patient entered the PMS (a first contact for a new patient).
     first_contact_date: date | None = None
@@ -101,7 +104,7 @@ class Appointment(Record):
     patient_id: Id
     start: AwareDatetime
     minutes: Minutes
-    status: AppointmentStatus
+    status: Code[AppointmentStatus]
     provider_id: Id | None = None
     hygienist_id: Id | None = None
     is_hygiene: bool = False
@@ -119,7 +122,7 @@ class Procedure(Record):
 
     patient_id: Id
     code: str = Field(min_length=1, max_length=15)  # CDT code, e.g. D2740
-    status: ProcedureStatus
+    status: Code[ProcedureStatus]
     appointment_id: Id | None = None
     planned_appointment_id: Id | None = None
     provider_id: Id | None = None
@@ -158,7 +161,7 @@ class Coverage(Record):
     carrier_name: str | None = None
     subscriber_id: str | None = None
     subscriber_patient_id: Id | None = None
-    relationship: CoverageRelationship | None = None
+    relationship: Code[CoverageRelationship] | None = None
     effective_date: date | None = None
     term_date: date | None = None
     plan_hidden: bool = False
@@ -171,11 +174,11 @@ class Verification(Record):
     entity: ClassVar[str] = "verification"
     table: ClassVar[str] = "verifications"
 
-    kind: VerificationKind
+    kind: Code[VerificationKind]
     coverage_id: Id | None = None  # eligibility checks are per coverage
     plan_id: Id | None = None  # benefit checks are per plan
     verified_on: date | None = None
-    result: VerificationResult = VerificationResult.UNKNOWN
+    result: Code[VerificationResult] = VerificationResult.UNKNOWN
     status_label: str | None = None
 
 
@@ -184,10 +187,10 @@ class Referral(Record):
     table: ClassVar[str] = "referrals"
 
     patient_id: Id
-    direction: ReferralDirection
+    direction: Code[ReferralDirection]
     referral_date: date | None = None
     referral_source_id: Id | None = None  # the referring / referred-to party
-    status: ReferralStatus = ReferralStatus.NONE
+    status: Code[ReferralStatus] = ReferralStatus.NONE
     completed_date: date | None = None
     procedure_id: Id | None = None
     provider_id: Id | None = None
@@ -200,7 +203,7 @@ class Document(Record):
     patient_id: Id
     category: str | None = None
     is_radiograph: bool = False
-    radiograph_kind: RadiographKind | None = None
+    radiograph_kind: Code[RadiographKind] | None = None
     taken_date: date | None = None
     tooth_numbers: str | None = None
     is_deleted: bool = False
@@ -211,7 +214,7 @@ class Form(Record):
     table: ClassVar[str] = "forms"
 
     patient_id: Id
-    kind: FormKind
+    kind: Code[FormKind]
     title: str | None = None
     completed_at: AwareDatetime | None = None
     is_deleted: bool = False
@@ -222,8 +225,8 @@ class Claim(Record):
     table: ClassVar[str] = "claims"
 
     patient_id: Id
-    status: ClaimStatus
-    claim_type: ClaimType = ClaimType.PRIMARY
+    status: Code[ClaimStatus]
+    claim_type: Code[ClaimType] = ClaimType.PRIMARY
     service_date: date | None = None
     sent_date: date | None = None
     received_date: date | None = None
