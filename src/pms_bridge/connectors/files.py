@@ -12,7 +12,6 @@ from pathlib import Path
 
 from pms_bridge.connectors.spec import ConnectorSpec
 
-SAMPLE_BYTES = 64 * 1024
 Chunk = list[tuple[int, list[str]]]  # (line number, cells)
 
 
@@ -24,16 +23,27 @@ class SourceFileError(Exception):
     """A file cannot be read (bad encoding, broken quoting); the rest of the run goes on."""
 
 
-def detect_encoding(sample: bytes, candidates: list[str]) -> str:
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path, candidates: list[str]) -> str:
+    """The first candidate that decodes the whole file (a fast pass in C)."""
+    with path.open("rb") as fh:
+        start = fh.read(4)
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     for encoding in candidates:
-        try:
-            # A multi-byte character may be cut at the sample's end.
-            codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+        if _decodes(path, encoding):
             return encoding
-        except UnicodeDecodeError:
-            continue
     return "latin-1"  # decodes anything; the mapping then reports bad values
 
 
@@ -113,9 +123,8 @@ class FileConnector:
         path = self.find(names)
         if path is None:
             return None
-        with path.open("rb") as fh:
-            sample = fh.read(SAMPLE_BYTES)
-        encoding = detect_encoding(sample, self.spec.encodings)
-        first_line = sample.decode(encoding, errors="replace").lstrip("\ufeff").splitlines()[0] if sample else ""
+        encoding = detect_encoding(path, self.spec.encodings)
+        with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
+            first_line = fh.readline().lstrip("\ufeff")
         delimiter = detect_delimiter(first_line, self.spec.delimiters)
         return SourceTable(path, encoding, delimiter, self.spec.batch_rows)

@@ -1,0 +1,113 @@
+"""Config errors name the key and say what to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pms_bridge.config import ConfigError, load_config
+
+GOOD = """\
+[practice]
+name = "Main Street Dental"
+timezone = "America/Chicago"
+
+[source]
+connector = "csv"
+mapping = "opendental"
+path = "exports/"
+
+[store]
+path = "state/main-street.sqlite"
+
+[rules]
+ignore = ["SCH003"]
+[rules.REF001]
+deadline_days = 10
+
+[[sinks]]
+type = "html"
+path = "out/tasks.html"
+"""
+
+
+def _load(tmp_path: Path, text: str):  # noqa: ANN202
+    path = tmp_path / "practice.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_config(path)
+
+
+def test_design_example_loads_and_resolves_paths(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, GOOD)
+    assert cfg.practice.practice().key == "main-street-dental"
+    assert cfg.source_path() == tmp_path / "exports"
+    assert cfg.store_url() == f"sqlite:///{tmp_path / 'state' / 'main-street.sqlite'}"
+    assert cfg.rules.ignore == ["SCH003"] and cfg.rules.settings_for("REF001") == {"deadline_days": 10}
+    assert cfg.sinks[0].type == "html"
+
+
+def test_api_source_from_design_example(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'connector = "csv"\nmapping = "opendental"\npath = "exports/"',
+        'connector = "opendental-api"\nmode = "cloud"\nread_route = "resources"\nmapping = "opendental-api"\n'
+        'base_url = "https://api.opendental.com/api/v1"\ndeveloper_key_env = "OPENDENTAL_DEVELOPER_KEY"\n'
+        'customer_key_env = "OPENDENTAL_CUSTOMER_KEY"',
+    )
+    cfg = _load(tmp_path, text)
+    assert cfg.source.mode == "cloud" and cfg.source.developer_key_env == "OPENDENTAL_DEVELOPER_KEY"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("timezone = \"America/Chicago\"", "timezone = \"America/Chicgo\""), "practice.timezone: unknown timezone"),
+        (("connector = \"csv\"", "connector = \"excel\""), "source.connector: Input should be 'csv'"),
+        (("path = \"exports/\"", "paht = \"exports/\""), "source.paht: Extra inputs are not permitted. Check the spelling; allowed here: connector, mapping, path"),
+        (("path = \"exports/\"\n", ""), "connector 'csv' needs 'path'"),
+        (("path = \"state/main-street.sqlite\"", "url = \"x\"\npath = \"y\""), "store: give exactly one of 'path'"),
+        (("type = \"html\"", "type = \"fax\""), "sinks.0.type: Input should be 'json'"),
+        (("deadline_days = 10", "deadline_days = 10\n[rules.X]"), ""),
+        (("ignore = [\"SCH003\"]", "ignore = \"SCH003\""), "rules.ignore: Input should be a valid list"),
+        (("name = \"Main Street Dental\"\n", ""), "practice.name: Field required. Add it."),
+    ],
+)
+def test_errors_name_the_key(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    text = GOOD.replace(*change)
+    if not expected:
+        _load(tmp_path, text)  # an empty settings table is fine
+        return
+    with pytest.raises(ConfigError) as exc:
+        _load(tmp_path, text)
+    assert expected in str(exc.value)
+    assert str(tmp_path / "practice.toml") in str(exc.value)
+
+
+def test_a_secret_in_the_file_gets_a_hint_and_is_not_echoed(tmp_path: Path) -> None:
+    text = GOOD.replace('path = "exports/"', 'path = "exports/"\ncustomer_key = "VzkmZEaUWOjnQX2z"')
+    with pytest.raises(ConfigError) as exc:
+        _load(tmp_path, text)
+    assert "environment variable" in str(exc.value) and "customer_key_env" in str(exc.value)
+    assert "VzkmZEaUWOjnQX2z" not in str(exc.value)
+
+
+def test_env_name_must_be_a_name(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'connector = "csv"\nmapping = "opendental"\npath = "exports/"',
+        'connector = "opendental-api"\ndeveloper_key_env = "abc/def+ghi="\ncustomer_key_env = "OD_CUSTOMER"',
+    )
+    with pytest.raises(ConfigError, match="source.developer_key_env: must be the NAME") as exc:
+        _load(tmp_path, text)
+    assert "abc/def+ghi=" not in str(exc.value)
+
+
+def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        _load(tmp_path, "[practice\n")
+
+
+def test_mapping_overrides_in_config(tmp_path: Path) -> None:
+    cfg = _load(tmp_path, GOOD + '\n[mapping.settings.radiograph_categories]\n"X-Rays" = "fmx"\n')
+    assert cfg.mapping.settings == {"radiograph_categories": {"X-Rays": "fmx"}}
