@@ -198,8 +198,8 @@ class BoundResource:
             if values and named * 2 > len(values):
                 raise FileLevelError(
                     f"{self.source}: column {column} holds names instead of numbers, so this looks like a "
-                    "human-readable query export. In Open Dental's User Query window, export in raw mode "
-                    "(uncheck 'Human-readable') and try again."
+                    "human-readable query export. In Open Dental's User Query window, switch the format from "
+                    "Human-readable to Raw, then export again."
                 )
 
     def source_id_of(self, row: Row) -> str | None:

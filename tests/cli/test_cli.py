@@ -1,0 +1,116 @@
+"""The command line end to end: exit codes, summaries, help."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from odexport import COLUMNS, mini_practice, write_export, write_table
+from typer.testing import CliRunner
+
+from pms_bridge.cli.main import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):  # noqa: ANN201
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_help_teaches() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for word in ("demo", "run", "Exit codes", "quarantined"):
+        assert word in result.output
+    run_help = invoke("run", "--help").output
+    assert "--as-of" in run_help and "--config" in run_help and "[source]" in run_help
+
+
+def test_run_prints_a_summary_and_exits_0(tmp_path: Path, write_config) -> None:
+    config = write_config(write_export(tmp_path / "exports"))
+    result = invoke("run", "--config", str(config), "--as-of", "2026-03-02T08:00")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "appointment" in out and "Data as of: 2026-02-27 17:00" in out and "Checked as of: 2026-03-02 08:00" in out
+    assert "Result: OK" in out
+
+
+def test_partial_run_exits_4_and_quarantine_lists_rows(tmp_path: Path, write_config) -> None:
+    tables = mini_practice()
+    tables["appointment"][0]["AptDateTime"] = "garbage"
+    config = write_config(write_export(tmp_path / "exports", tables))
+    result = invoke("run", "--config", str(config))
+    assert result.exit_code == 4
+    assert "1 row(s) quarantined" in result.output
+    listed = invoke("quarantine", "--config", str(config), "--json")
+    row = json.loads(listed.output.strip())
+    assert row["source"] == "appointment.csv" and row["line"] == 2 and row["field"] == "start"
+
+
+def test_missing_column_exits_4_with_a_clear_message(tmp_path: Path, write_config) -> None:
+    export = write_export(tmp_path / "exports")
+    write_table(export, "patient", mini_practice()["patient"], columns=[c for c in COLUMNS["patient"] if c != "PatStatus"])
+    result = invoke("run", "--config", str(write_config(export)))
+    assert result.exit_code == 4
+    assert "patient.csv: missing column(s) PatStatus (for status)" in result.output.replace("\n", "")
+
+
+def test_bad_config_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[practice]\nname = "x"\ntimezone = "Mars/Base"\n', encoding="utf-8")
+    result = runner.invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "practice.timezone" in result.output and "source: Field required" in result.output
+
+
+def test_bad_mapping_exits_2(tmp_path: Path, write_config) -> None:
+    config = write_config(write_export(tmp_path / "exports"), mapping="dentrix-9000")
+    result = runner.invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2 and "unknown mapping 'dentrix-9000'" in result.output
+
+
+def test_bad_as_of_exits_2(tmp_path: Path, write_config) -> None:
+    config = write_config(write_export(tmp_path / "exports"))
+    result = runner.invoke(app, ["run", "--config", str(config), "--as-of", "next tuesday"])
+    assert result.exit_code == 2 and "--as-of" in result.output
+
+
+def test_unreachable_source_exits_3(tmp_path: Path, write_config) -> None:
+    result = runner.invoke(app, ["run", "--config", str(write_config(tmp_path / "nowhere"))])
+    assert result.exit_code == 3 and "Source unreachable" in result.output
+
+
+def test_api_connector_not_yet_available_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "api.toml"
+    config.write_text(
+        '[practice]\nname = "x"\ntimezone = "UTC"\n[source]\nconnector = "opendental-api"\n'
+        'developer_key_env = "OD_DEV"\ncustomer_key_env = "OD_CUST"\n[store]\npath = "s.sqlite"\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2 and "opendental-api" in result.output
+
+
+def test_runs_lists_history(tmp_path: Path, write_config) -> None:
+    config = write_config(write_export(tmp_path / "exports"))
+    invoke("run", "--config", str(config))
+    invoke("run", "--config", str(config))
+    result = invoke("runs", "--config", str(config))
+    assert result.exit_code == 0 and result.output.count(" ok ") + result.output.count("│ ok") >= 2
+
+
+def test_schema_commands_print_json() -> None:
+    mapping = json.loads(invoke("schema", "mapping").output)
+    assert mapping["title"] == "MappingFile"
+    config = json.loads(invoke("schema", "config").output)
+    assert "practice" in config["properties"]
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    """The `pms-bridge` entry point works as a separate process (python -m too)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pms_bridge", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and result.stdout.startswith("pms-bridge ")
