@@ -23,7 +23,7 @@ COLUMNS: dict[str, list[str]] = {
     "inssub": ["InsSubNum", "PlanNum", "Subscriber", "DateEffective", "DateTerm", "SubscriberID", "SecDateTEdit"],
     "patplan": ["PatPlanNum", "PatNum", "Ordinal", "IsPending", "Relationship", "InsSubNum", "SecDateTEdit"],
     "insverify": ["InsVerifyNum", "DateLastVerified", "VerifyType", "FKey", "DefNum", "SecDateTEdit"],
-    "referral": ["ReferralNum", "LName", "FName", "BusinessName", "Specialty", "IsDoctor", "NotPerson", "DateTStamp"],
+    "referral": ["ReferralNum", "LName", "FName", "Title", "Specialty", "IsDoctor", "NotPerson", "DateTStamp"],
     "refattach": ["RefAttachNum", "ReferralNum", "PatNum", "RefDate", "RefType", "RefToStatus", "ProcNum",
                   "DateProcComplete", "ProvNum", "DateTStamp"],
     "document": ["DocNum", "PatNum", "DocCategory", "DateCreated", "ImgType", "ToothNumbers", "Description", "DateTStamp"],
@@ -94,7 +94,7 @@ def mini_practice() -> dict[str, list[dict[str, str]]]:
             {"InsVerifyNum": "1", "DateLastVerified": "2026-02-25", "VerifyType": "2", "FKey": "7000", "DefNum": "40"},
             {"InsVerifyNum": "2", "DateLastVerified": "2026-01-05", "VerifyType": "1", "FKey": "70", "DefNum": "0"},
         ],
-        "referral": [{"ReferralNum": "1", "LName": "Smiles", "BusinessName": "Smile Clinic", "IsDoctor": "1"}],
+        "referral": [{"ReferralNum": "1", "LName": "Smiles", "IsDoctor": "1"}],
         "refattach": [
             {"RefAttachNum": "1", "ReferralNum": "1", "PatNum": "101", "RefDate": "2026-02-20", "RefType": "1",
              "RefToStatus": "0", "ProcNum": "0", "DateProcComplete": "0001-01-01", "ProvNum": "0"},

@@ -114,7 +114,7 @@ def test_human_readable_export_is_refused(tmp_path: Path, write_config) -> None:
         apt["PatNum"] = "Zyxtest, Ona"  # Open Dental's human-readable mode puts names in id columns
     report = _sync(write_config(write_export(tmp_path / "exports", tables)))
     appointment = next(r for r in report.resources if r.entity == "appointment")
-    assert appointment.error is not None and "raw mode" in appointment.error
+    assert appointment.error is not None and "Human-readable to Raw" in appointment.error
     assert "Zyxtest" not in appointment.error
 
 

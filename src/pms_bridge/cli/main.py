@@ -155,7 +155,7 @@ def sample(
     else:
         reports = generate_group(output, as_of=when, locations=locations, seed=seed, patients=patients)
     for rep in reports:
-        out.print(f"{rep.out_dir}: {sum(rep.row_counts.values()):,} rows in {len(rep.row_counts)} tables")
+        out.print(f"{rep.out_dir}: {sum(rep.rows.values()):,} rows in {len(rep.rows)} tables")
 
 
 @app.command()

@@ -1,0 +1,313 @@
+"""Write a patient's story as Open Dental rows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from pms_bridge.sample.codes import CODE_BY_ID, HYGIENE_KINDS, TYPE_OF_KIND, XRAY_CATEGORY
+from pms_bridge.sample.practice import Practice
+from pms_bridge.sample.records import (
+    BROKEN,
+    COMPLETE,
+    IMG_RADIOGRAPH,
+    PLANNED,
+    SCHEDULED,
+    TP,
+    C,
+    Doc,
+    InsSub,
+    PatCov,
+    Person,
+    Proc,
+    Visit,
+)
+from pms_bridge.sample.tables import NO_DATE, Money
+
+
+def write_household(pr: Practice, members: list[Person], subs: list[InsSub]) -> None:
+    for sub in subs:
+        write_sub(pr, sub)
+    for person in members:
+        write_person(pr, person)
+
+
+def write_sub(pr: Practice, sub: InsSub) -> None:
+    edited = sub.added
+    if sub.term is not None and sub.term < pr.today:
+        edited = max(edited, pr.entry_at(sub.term))
+    sub.num = pr.t.add(
+        "inssub",
+        sub.plan.num,
+        sub.subscriber.num,
+        sub.effective,
+        sub.term or NO_DATE,
+        sub.subscriber_id,
+        min(edited, pr.now),
+    )
+
+
+def write_person(pr: Practice, person: Person) -> None:
+    visits = sorted(person.visits, key=lambda v: (v.start, v.status))
+    _patient(pr, person, visits)
+    prev_end: datetime | None = None
+    for visit in visits:
+        _appointment(pr, person, visit, prev_end)
+        if visit.status == COMPLETE:
+            prev_end = _end(visit)
+    for proc in person.procs:
+        _procedure(pr, person, proc)
+    for sheet in person.sheets:
+        edited = sheet.at + timedelta(days=1) if sheet.deleted else sheet.at
+        pr.t.add(
+            "sheet",
+            sheet.sheet_type,
+            person.num,
+            sheet.at,
+            sheet.description,
+            sheet.web,
+            sheet.deleted,
+            min(edited, pr.now),
+        )
+    _documents(pr, person, visits)
+    for link in person.refs:
+        stamp = link.stamp or datetime.combine(link.on, time(12))
+        link.num = pr.t.add(
+            "refattach",
+            link.referral,
+            person.num,
+            link.on,
+            link.ref_type,
+            link.status,
+            0,
+            link.done or NO_DATE,
+            link.prov,
+            min(stamp, pr.now),
+        )
+    for cov in person.covs:
+        if not cov.dropped:
+            _coverage(pr, person, cov, visits)
+    _claims(pr, person, visits)
+
+
+def _end(visit: Visit) -> datetime:
+    return visit.start + timedelta(minutes=5 * len(visit.time_pattern()))
+
+
+def _patient(pr: Practice, person: Person, visits: list[Visit]) -> None:
+    touched = [person.entry]
+    touched += [_end(v) for v in visits if v.status == COMPLETE]
+    touched += [v.booked for v in visits if v.status == SCHEDULED and v.booked]
+    first = person.first_visit()
+    pr.t.write(
+        "patient",
+        person.num,
+        person.last,
+        person.first,
+        person.preferred,
+        person.status,
+        person.gender,
+        person.birth,
+        person.phone,
+        person.email,
+        person.pri_prov,
+        first or NO_DATE,
+        person.entry.date(),
+        min(max(touched), pr.now),
+    )
+
+
+def _booked(pr: Practice, person: Person, visit: Visit, prev_end: datetime | None) -> datetime:
+    if visit.booked is not None:
+        booked = visit.booked
+    elif prev_end is not None and prev_end < visit.start:
+        booked = prev_end  # booked at check-out of the previous visit
+    else:
+        booked = max(person.entry, visit.start - timedelta(days=pr.rng.randint(10, 60)))
+    return min(booked, visit.start, pr.now - timedelta(minutes=5))
+
+
+def _confirmed(pr: Practice, visit: Visit) -> int:
+    rng = pr.rng
+    if visit.status == COMPLETE:
+        name = "Appointment Confirmed" if rng.random() < 0.85 else "Texted"
+    elif visit.status == SCHEDULED and (visit.day - pr.today).days <= 2:
+        name = rng.choice(("Appointment Confirmed", "Appointment Confirmed", "Texted", "Left Msg"))
+    elif visit.status in (SCHEDULED, BROKEN):
+        name = rng.choice(("Unconfirmed", "Not Called", "Left Msg", "Texted"))
+    else:
+        name = "Not Called"
+    return pr.defs[(2, name)]
+
+
+def _appointment(pr: Practice, person: Person, visit: Visit, prev_end: datetime | None) -> None:
+    booked = _booked(pr, person, visit, prev_end)
+    visit.booked = booked
+    if visit.status == COMPLETE:
+        stamp = _end(visit) + timedelta(minutes=10)
+    elif visit.status == BROKEN:
+        stamp = visit.start + timedelta(minutes=15)
+    elif visit.status == SCHEDULED:
+        stamp = max(booked, pr.now - timedelta(hours=pr.rng.randint(1, 72)))
+    else:
+        stamp = booked
+    if visit.apt_type is None:
+        name = TYPE_OF_KIND.get(visit.kind, "")
+        type_num = pr.types[name] if name and pr.rng.random() > 0.15 else 0
+    else:
+        type_num = pr.types[visit.apt_type] if visit.apt_type else 0
+    is_hygiene = visit.is_hygiene if visit.is_hygiene is not None else visit.kind in HYGIENE_KINDS
+    visit.num = pr.t.add(
+        "appointment",
+        person.num,
+        visit.status,
+        visit.time_pattern(),
+        _confirmed(pr, visit),
+        0 if visit.status == PLANNED else visit.op,
+        visit.prov,
+        visit.hyg,
+        visit.start,
+        visit.is_new,
+        is_hygiene,
+        type_num,
+        booked,
+        min(stamp, pr.now),
+    )
+
+
+def _procedure(pr: Practice, person: Person, proc: Proc) -> None:
+    visit = proc.visit
+    done = visit is not None and visit.status == COMPLETE
+    planned_on = proc.diagnosed or (visit.booked if visit and visit.booked else person.entry)
+    if visit is not None:
+        proc_date = visit.day
+        stamp = _end(visit) if done else max(planned_on, visit.booked or planned_on)
+    else:
+        proc_date, stamp = planned_on.date(), planned_on
+    code = CODE_BY_ID[proc.code]
+    proc.num = pr.t.add(
+        "procedurelog",
+        person.num,
+        visit.num if visit else 0,
+        proc.planned.num if proc.planned else 0,
+        proc_date,
+        Money(code.fee),
+        proc.surf,
+        proc.tooth,
+        C if done else TP,
+        proc.prov,
+        pr.code_nums[proc.code],
+        min(planned_on, pr.now).date(),
+        min(stamp, pr.now),
+    )
+
+
+def _documents(pr: Practice, person: Person, visits: list[Visit]) -> None:
+    docs = list(person.docs)
+    for visit in visits:
+        if visit.status != COMPLETE:
+            continue
+        for proc in visit.procs:
+            category = XRAY_CATEGORY.get(proc.code)
+            if category:
+                docs.append(
+                    Doc(
+                        category,
+                        visit.start + timedelta(minutes=15),
+                        IMG_RADIOGRAPH,
+                        CODE_BY_ID[proc.code].abbr,
+                    )
+                )
+    for doc in sorted(docs, key=lambda d: d.at):
+        pr.t.add(
+            "document",
+            person.num,
+            pr.defs[(18, doc.category)],
+            doc.at,
+            doc.img_type,
+            doc.teeth,
+            doc.description,
+            min(doc.at, pr.now),
+        )
+
+
+def _coverage(pr: Practice, person: Person, cov: PatCov, visits: list[Visit]) -> None:
+    rng = pr.rng
+    cov.num = pr.t.add(
+        "patplan", person.num, cov.ordinal, False, cov.relationship, cov.sub.num, min(cov.added, pr.now)
+    )
+    verified = cov.verified
+    if verified == "auto":
+        added = cov.added.date()
+        if any(v.status == SCHEDULED for v in visits):
+            verified = max(added, pr.today - timedelta(days=rng.randint(1, 20)))
+        else:
+            seen = [v.day for v in visits if v.status == COMPLETE and v.day >= added]
+            verified = max(seen, default=added) - timedelta(days=rng.randint(0, 3))
+            verified = max(verified, added)
+    assert not isinstance(verified, str)
+    status = pr.defs[(38, cov.status)] if cov.status else 0
+    edited = (
+        datetime.combine(verified, time(9 + rng.randrange(8), rng.randrange(60))) if verified else cov.added
+    )
+    pr.t.add("insverify", verified or NO_DATE, 2, cov.num, status, min(edited, pr.now))
+
+
+def _share(code: str) -> int:
+    if code.startswith(("D0", "D1")):
+        return 100
+    if code.startswith(("D27", "D29", "D5", "D6")):
+        return 50
+    return 80
+
+
+def _claims(pr: Practice, person: Person, visits: list[Visit]) -> None:
+    for visit in visits:
+        if visit.status != COMPLETE or not visit.procs:
+            continue
+        fee = sum(CODE_BY_ID[p.code].fee for p in visit.procs)
+        estimate = sum(CODE_BY_ID[p.code].fee * _share(p.code) // 100 for p in visit.procs)
+        primary_paid: date | None = None
+        for cov in sorted(person.covs, key=lambda c: c.ordinal):
+            if not cov.sub.covers(visit.day):
+                continue
+            if cov.ordinal == 1:
+                est = estimate
+                primary_paid = _claim(pr, person, visit, cov, "P", fee, est, visit.day)
+            else:
+                est = min(fee - estimate, fee // 5)
+                _claim(pr, person, visit, cov, "S", fee, est, primary_paid)
+
+
+def _claim(
+    pr: Practice, person: Person, visit: Visit, cov: PatCov, kind: str, fee: int, est: int, ready: date | None
+) -> date | None:
+    """One claim; returns the day insurance paid it, if it has."""
+    rng = pr.rng
+    sent = received = None
+    if ready is None:
+        status = "H"  # secondary waiting for the primary's payment
+    elif ready >= pr.today - timedelta(days=3) and rng.random() < 0.6:
+        status = rng.choice("UW")  # not sent yet
+    else:
+        sent = min(ready + timedelta(days=rng.randint(0, 2)), pr.today - timedelta(days=1))
+        paid_on = sent + timedelta(days=rng.randint(7, 30))
+        status, received = ("R", paid_on) if paid_on < pr.today else ("S", None)
+    paid = est * rng.randint(90, 100) // 100 if received else 0
+    edited = received or sent or visit.day
+    pr.t.add(
+        "claim",
+        person.num,
+        visit.day,
+        sent or NO_DATE,
+        status,
+        received or NO_DATE,
+        cov.sub.plan.num,
+        visit.prov,
+        Money(fee),
+        Money(est),
+        Money(paid),
+        kind,
+        cov.sub.num,
+        min(datetime.combine(edited, time(15, rng.randrange(60))), pr.now),
+    )
+    return received

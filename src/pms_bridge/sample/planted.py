@@ -1,0 +1,297 @@
+"""Patients with one planted problem each, for every rule in the catalog.
+
+Each planted patient is otherwise clean: recent radiographs and health
+history, verified coverage, consistent providers and lengths, so that the
+planted rule is the only one that fires (exceptions are said in ``what``).
+
+A case returns the patient, the appointment the problem is about (or None)
+and the subject record (procedure, coverage or referral; or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from pms_bridge.sample.planter import RECALL, SRP, Planted, Planter, Subject, crown, other_than, proc_of
+from pms_bridge.sample.practice import Practice
+from pms_bridge.sample.records import REF_TO, RefLink
+
+Case = Callable[[Planter], Subject]
+CASES: list[tuple[str, str, Case]] = []
+
+
+def case(rule: str, what: str) -> Callable[[Case], Case]:
+    def register(build: Case) -> Case:
+        CASES.append((rule, what, build))
+        return build
+
+    return register
+
+
+@case(
+    "SCH001",
+    "crown D2740 on a restorative appointment charted to a hygienist (the hygienist is also "
+    "the appointment's ProvHyg, so SCH002 does not apply)",
+)
+def sch001_crown_by_hygienist(pl: Planter) -> Subject:
+    person = pl.regular(pa_tooth="30")
+    hyg = pl.pr.hygienists[0]
+    visit = pl.visit(person, "rest", 6, crown("30"), lo=3, hyg=hyg, by={"D2740": hyg})
+    visit.is_hygiene = False
+    return person, visit, proc_of(visit, "D2740")
+
+
+@case(
+    "SCH001",
+    "hygiene appointment (IsHygiene=1, prophy D1110) with ProvHyg=0; all its procedures are "
+    "charted to the appointment's dentist",
+)
+def sch001_hygiene_without_hygienist(pl: Planter) -> Subject:
+    person = pl.regular()
+    visit = pl.visit(person, "recall", 5, RECALL, lo=2, hyg=0)
+    visit.is_hygiene = True
+    return person, visit, None
+
+
+@case(
+    "SCH002",
+    "procedure charted to a provider who is neither the appointment's provider nor its "
+    "hygienist (a composite by another dentist; with a single doctor, a prophy by another hygienist)",
+)
+def sch002_other_dentist(pl: Planter) -> Subject:
+    pr = pl.pr
+    other = other_than(pr.dentists + pr.specialists, pr.dentists[0])
+    if not other:
+        return sch002_other_hygienist(pl)
+    person = pl.regular()
+    filling = (("D2392", "19", "MO"),)
+    visit = pl.visit(person, "rest", 9, filling, lo=4, prov=pr.dentists[0], by={"D2392": other})
+    return person, visit, visit.procs[0]
+
+
+@case("SCH002", "prophy charted to a different hygienist than the appointment's ProvHyg")
+def sch002_other_hygienist(pl: Planter) -> Subject:
+    pr = pl.pr
+    person = pl.regular()
+    hyg = pr.hygienists[0]
+    other = other_than(pr.hygienists, hyg) or pr.former
+    visit = pl.visit(person, "recall", 10, RECALL, lo=6, hyg=hyg, by={"D1110": other})
+    return person, visit, proc_of(visit, "D1110")
+
+
+@case("SCH003", "scheduled restorative-type appointment (30 min) with no procedures attached")
+def sch003_restorative(pl: Planter) -> Subject:
+    person = pl.regular()
+    visit = pl.visit(person, "rest", 8, (), lo=5, pattern="/XXXX/")
+    visit.apt_type = "Restorative"
+    return person, visit, None
+
+
+@case("SCH003", "scheduled appointment (30 min, no appointment type) with no procedures attached")
+def sch003_untyped(pl: Planter) -> Subject:
+    person = pl.regular(covered=False)
+    visit = pl.visit(person, "rest", 11, (), lo=8, pattern="//XX//")
+    visit.apt_type = ""
+    return person, visit, None
+
+
+@case("SCH004", "crown prep D2740 (ProcTime 90 min) booked for 30 minutes")
+def sch004_crown_too_short(pl: Planter) -> Subject:
+    person = pl.regular(pa_tooth="14")
+    return person, pl.visit(person, "rest", 7, (("D2740", "14", ""),), lo=4, pattern="/XXXX/"), None
+
+
+@case("SCH004", "one-surface composite (ProcTime 30 min) booked for 90 minutes")
+def sch004_filling_too_long(pl: Planter) -> Subject:
+    person = pl.regular(covered=False)
+    long_pattern = "/" + "X" * 16 + "/"
+    return person, pl.visit(person, "rest", 12, (("D2391", "20", "O"),), lo=9, pattern=long_pattern), None
+
+
+@case(
+    "XR001",
+    "new patient (first contact 4 days ago) with a new-patient visit in the window and no "
+    "radiograph of any kind on file",
+)
+def xr001_new_without_xrays(pl: Planter) -> Subject:
+    person = pl.newcomer(4)
+    return person, pl.first_visit(person, 1, 6), None
+
+
+@case(
+    "XR001",
+    "referred-in new patient whose only radiograph (FMX from the referring office) is about 14 months old",
+)
+def xr001_referred_old_xrays(pl: Planter) -> Subject:
+    person = pl.newcomer(6, referral=pl.pr.doctors["General"][0], xray_days_ago=425)
+    pl.cover(person, verified=2)
+    return person, pl.first_visit(person, 1, 4), None
+
+
+@case("XR002", "SRP D4341 scheduled; the last FMX is about 30 months old, no pano (bitewings 6 months ago)")
+def xr002_srp_old_fmx(pl: Planter) -> Subject:
+    person = pl.regular((912, 730, 545, 365, 180), fmx=912)
+    visit = pl.visit(person, "srp", 9, SRP, lo=4)
+    return person, visit, visit.procs[0]
+
+
+@case(
+    "XR002",
+    "crown D2740 scheduled with no periapical/FMX/pano in 12 months (only bitewings 6 months "
+    "ago; FMX 3 years ago)",
+)
+def xr002_crown_bitewings_only(pl: Planter) -> Subject:
+    person = pl.regular((1100, 900, 730, 545, 365, 180), fmx=1100, bws=(545, 180))
+    visit = pl.visit(person, "rest", 10, crown("3"), lo=5)
+    return person, visit, proc_of(visit, "D2740")
+
+
+@case("FRM001", "new patient with a visit in the window: health history on file, no registration form")
+def frm001_no_registration(pl: Planter) -> Subject:
+    person = pl.newcomer(3, xray_days_ago=2, registration=False)
+    return person, pl.first_visit(person, 2, 7), None
+
+
+@case("FRM001", "new patient whose only registration form is deleted (IsDeleted=1)")
+def frm001_deleted_registration(pl: Planter) -> Subject:
+    person = pl.newcomer(5, xray_days_ago=3, deleted_registration=True)
+    pl.cover(person, verified=1)
+    return person, pl.first_visit(person, 1, 5), None
+
+
+@case("FRM002", "established patient whose last health history is about 14 months old")
+def frm002_old_history(pl: Planter) -> Subject:
+    person = pl.regular((1000, 800, 610, 425, 240), fmx=1000, bws=(425, 240), mh_from=420)
+    return person, pl.visit(person, "recall", 8, RECALL, lo=3), None
+
+
+@case("FRM002", "the health history from 100 days ago is deleted; the last valid one is about 16 months old")
+def frm002_deleted_history(pl: Planter) -> Subject:
+    person = pl.regular((900, 700, 480, 300, 100), fmx=900, bws=(300, 100), mh_from=480, covered=False)
+    last = max(person.visits, key=lambda v: v.start)
+    person.health_history(last.start - timedelta(minutes=10), deleted=True)
+    return person, pl.visit(person, "recall", 12, RECALL, lo=6), None
+
+
+@case("INS001", "coverage DateTerm 20 days ago, before the appointment; the patplan is still attached")
+def ins001_terminated(pl: Planter) -> Subject:
+    person = pl.regular(term=20, verified=40)
+    return person, pl.visit(person, "recall", 10, RECALL, lo=5), person.covs[0]
+
+
+@case("INS001", "latest eligibility verification (5 days ago) has status Inactive")
+def ins001_inactive_result(pl: Planter) -> Subject:
+    person = pl.regular(verified=5, status="Inactive")
+    return person, pl.visit(person, "recall", 12, RECALL, lo=4), person.covs[0]
+
+
+def _due_in_two_days(pl: Planter, plan_verified_days_ago: int, **cover: Any) -> Subject:
+    """An appointment within 2 days on a plan of its own (so no other patient's checks count)."""
+    plan = pl.pr.new_plan(pl.pr.carriers[0], verified_days_ago=plan_verified_days_ago)
+    person = pl.regular(plan=plan, **cover)
+    return person, pl.visit(person, "recall", 2, RECALL, lo=1), person.covs[0]
+
+
+@case(
+    "INS002",
+    "appointment within 2 days; eligibility last verified 45 days ago (the plan's benefits 120 days ago)",
+)
+def ins002_stale(pl: Planter) -> Subject:
+    return _due_in_two_days(pl, 120, verified=45)
+
+
+@case(
+    "INS002",
+    "appointment within 2 days; the eligibility row was never verified (DateLastVerified unset, no status)",
+)
+def ins002_never(pl: Planter) -> Subject:
+    return _due_in_two_days(pl, 150, verified=None, status=None)
+
+
+@case("INS003", "coverage with an empty SubscriberID")
+def ins003_no_subscriber_id(pl: Planter) -> Subject:
+    person = pl.regular(subscriber_id="")
+    return person, pl.visit(person, "recall", 11, RECALL, lo=5), person.covs[0]
+
+
+@case("INS003", "coverage whose insurance plan has no carrier (CarrierNum 0)")
+def ins003_no_carrier(pl: Planter) -> Subject:
+    person = pl.regular(plan=pl.pr.new_plan(0))
+    return person, pl.visit(person, "recall", 12, RECALL, lo=6), person.covs[0]
+
+
+@case("REF001", "referred in by a dentist 5 days ago; no appointment booked")
+def ref001_referred_unbooked(pl: Planter) -> Subject:
+    person = pl.newcomer(5, referral=pl.pr.doctors["General"][-1])
+    return person, None, person.refs[0]
+
+
+@case("REF001", "first contact 3 days ago; no appointment booked")
+def ref001_contact_unbooked(pl: Planter) -> Subject:
+    return pl.newcomer(3), None, None
+
+
+@case("REF002", "referred in 6 days ago; first appointment booked 15-18 days after the referral")
+def ref002_referred_late(pl: Planter) -> Subject:
+    person = pl.newcomer(6, referral=pl.pr.sources[0], xray_days_ago=4)
+    return person, pl.first_visit(person, 9, 12), person.refs[0]
+
+
+@case("REF002", "first contact 3 days ago; first appointment booked 13-15 days later")
+def ref002_contact_late(pl: Planter) -> Subject:
+    person = pl.newcomer(3, xray_days_ago=2)
+    pl.cover(person, verified=1)
+    return person, pl.first_visit(person, 10, 12), None
+
+
+BROKEN_NOTE = " (may also read as REF001 if broken appointments are not counted as appointments)"
+
+
+@case(
+    "REF003",
+    "referred in 15 days ago; the only appointment (10 days ago) was broken and not rebooked" + BROKEN_NOTE,
+)
+def ref003_referred_broken(pl: Planter) -> Subject:
+    person = pl.newcomer(15, referral=pl.pr.doctors["General"][0])
+    return person, pl.broken_first_visit(person, -10), person.refs[0]
+
+
+@case(
+    "REF003",
+    "first contact 25 days ago; the only appointment (18 days ago) was broken and not rebooked" + BROKEN_NOTE,
+)
+def ref003_contact_broken(pl: Planter) -> Subject:
+    person = pl.newcomer(25)
+    return person, pl.broken_first_visit(person, -18), None
+
+
+def _referred_out(pl: Planter, days_ago: int) -> Subject:
+    pr = pl.pr
+    person = pl.regular((730, 545, 365, 180, days_ago))
+    on = max(v.day for v in person.visits)
+    link = RefLink(pr.doctors["Oral Surgery"][0], on, REF_TO, prov=person.pri_prov, stamp=pr.entry_at(on))
+    person.refs.append(link)
+    return person, None, link
+
+
+@case("REF004", "referred out to an oral surgeon about 40 days ago; RefToStatus still None")
+def ref004_forty_days(pl: Planter) -> Subject:
+    return _referred_out(pl, 40)
+
+
+@case("REF004", "referred out to an oral surgeon about 55 days ago; RefToStatus still None")
+def ref004_fifty_five_days(pl: Planter) -> Subject:
+    return _referred_out(pl, 55)
+
+
+def plant(pr: Practice) -> list[Planted]:
+    """Build and write every case; the planted problems in case order."""
+    planter = Planter(pr)
+    planted = []
+    for rule, what, build in CASES:
+        person, visit, subject = build(planter)
+        planter.write(person)
+        planted.append(Planted(rule, person, visit, subject, what))
+    return planted
