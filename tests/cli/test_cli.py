@@ -114,3 +114,26 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
         [sys.executable, "-m", "pms_bridge", "--version"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and result.stdout.startswith("pms-bridge ")
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = invoke("demo", "--output", str(out), "--patients", "120")
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "Result: OK" in text and "Checked as of: 2026-03-02 08:00" in text
+    assert "planted.json" in text and "practice.toml" in text
+    assert (out / "exports" / "planted.json").is_file()
+    assert (out / "state" / "sample-family-dental.sqlite").stat().st_mode & 0o077 == 0
+    again = invoke("demo", "--output", str(out), "--patients", "120")  # a second demo starts afresh
+
+    def table(output: str) -> str:
+        return output[output.index("Sync") : output.index("Took")]
+
+    assert again.exit_code == 0 and table(again.output) == table(text)
+
+
+def test_sample_writes_a_group(tmp_path: Path) -> None:
+    result = invoke("sample", "--output", str(tmp_path / "group"), "--locations", "2", "--patients", "40")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "group").iterdir()) == ["location-01", "location-02"]

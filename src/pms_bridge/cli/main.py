@@ -126,10 +126,12 @@ def demo(
     report = _sync_with_progress(cfg, DEMO_AS_OF.isoformat(), "demo")
     print_sync_report(out, report, cfg.practice.timezone)
     out.print()
-    out.print(f"Sample exports: {output / 'exports'}  (planted problems: {output / 'exports' / 'planted.json'})")
-    out.print(f"Config:         {config_path}")
-    out.print(f"Store:          {cfg.resolve(cfg.store.path) if cfg.store.path else cfg.store.url}")
-    out.print(f"Run it again:   pms-bridge run --config {config_path} --as-of {DEMO_AS_OF.isoformat()}")
+    # soft_wrap: paths and commands stay on one line, so they can be copied.
+    out.print(f"Sample exports: {output / 'exports'}", soft_wrap=True)
+    out.print(f"Planted problems (for the rules): {output / 'exports' / 'planted.json'}", soft_wrap=True)
+    out.print(f"Config:         {config_path}", soft_wrap=True)
+    out.print(f"Store:          {cfg.resolve(cfg.store.path) if cfg.store.path else cfg.store.url}", soft_wrap=True)
+    out.print(f"Run it again:   pms-bridge run --config {config_path} --as-of {DEMO_AS_OF.isoformat()}", soft_wrap=True)
     raise typer.Exit(4 if report.status == "partial" else 0)
 
 
