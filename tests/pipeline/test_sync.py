@@ -170,3 +170,59 @@ def test_incremental_export_uses_stored_reference_tables(tmp_path: Path, write_c
     rows = {r["source_id"]: r for r in store.rows("appointment")}
     assert rows["501"]["confirmed"] is True and rows["501"]["confirmation"] == "Appointment Confirmed"
     store.close()
+
+
+def test_rows_deleted_in_the_pms_leave_the_snapshot(tmp_path: Path, write_config) -> None:
+    export = write_export(tmp_path / "exports")
+    config = write_config(export)
+    _sync(config)
+    tables = mini_practice()
+    write_table(export, "appointment", [tables["appointment"][0]])  # appointment 501 was deleted
+    report = _sync(config)
+    apt = next(r for r in report.resources if r.entity == "appointment")
+    assert apt.removed == 1 and apt.warning is None
+    store = _store(config)
+    assert {r["source_id"] for r in store.rows("appointment")} == {"500"}
+    store.close()
+
+
+def test_a_quarantined_row_is_not_taken_for_deleted(tmp_path: Path, write_config) -> None:
+    export = write_export(tmp_path / "exports")
+    config = write_config(export)
+    _sync(config)
+    tables = mini_practice()
+    tables["appointment"][1]["AptDateTime"] = "garbage"
+    write_table(export, "appointment", tables["appointment"])
+    report = _sync(config)
+    apt = next(r for r in report.resources if r.entity == "appointment")
+    assert apt.removed == 0 and apt.quarantined == 1
+    store = _store(config)
+    assert {r["source_id"] for r in store.rows("appointment")} == {"500", "501"}
+    store.close()
+
+
+def test_a_truncated_export_removes_nothing_and_warns(tmp_path: Path, write_config) -> None:
+    tables = mini_practice()
+    template = tables["procedurelog"][0]
+    tables["procedurelog"] = [template | {"ProcNum": str(1000 + i)} for i in range(100)]
+    export = write_export(tmp_path / "exports", tables)
+    config = write_config(export)
+    _sync(config)
+    write_table(export, "procedurelog", tables["procedurelog"][:30])  # the export job died part way
+    report = _sync(config)
+    proc = next(r for r in report.resources if r.entity == "procedure")
+    assert proc.removed == 0
+    assert proc.warning is not None and "lacks 70 of the 100" in proc.warning
+    assert report.status == "ok" and report.snapshot_counts["procedure"] == 100
+
+
+def test_change_only_exports_never_remove(tmp_path: Path, write_config) -> None:
+    export = write_export(tmp_path / "exports")
+    config = write_config(export, extra="")
+    text = config.read_text().replace('path = "', 'export_mode = "changes"\npath = "', 1)
+    config.write_text(text)
+    _sync(config)
+    write_table(export, "appointment", [mini_practice()["appointment"][0]])
+    report = _sync(config)
+    assert next(r for r in report.resources if r.entity == "appointment").removed == 0
+    assert report.snapshot_counts["appointment"] == 2

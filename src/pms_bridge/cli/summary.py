@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pms_bridge.pipeline import SyncReport
@@ -23,7 +24,7 @@ def _when(value: datetime | None, tz_name: str | None = None) -> str:
 def print_sync_report(console: Console, report: SyncReport, timezone: str) -> None:
     table = Table(title=f"Sync — run {report.run_id} ({report.connector}, mapping {report.mapping})", title_justify="left")
     table.add_column("table")
-    for header in ("read", "new", "changed", "same", "quarantined", "skipped"):
+    for header in ("read", "new", "changed", "same", "removed", "quarantined", "skipped"):
         table.add_column(header, justify="right")
     for r in report.resources:
         if r.entity is None:
@@ -37,6 +38,7 @@ def print_sync_report(console: Console, report: SyncReport, timezone: str) -> No
             f"{r.stored.inserted:,}",
             f"{r.stored.updated:,}",
             f"{r.stored.unchanged:,}",
+            f"{r.removed:,}",
             f"[yellow]{r.quarantined:,}[/yellow]" if r.quarantined else "0",
             f"{r.skipped:,}",
         )
@@ -54,7 +56,10 @@ def print_sync_report(console: Console, report: SyncReport, timezone: str) -> No
         seconds = (report.finished_at - report.started_at).total_seconds()
         console.print(f"Took {seconds:.1f} s")
     for failed in report.failed:
-        console.print(f"[red]Not loaded:[/red] {failed.error}")
+        console.print(f"[red]Not loaded:[/red] {escape(failed.error or '')}")
+    for r in report.resources:
+        if r.warning:
+            console.print(f"[yellow]Warning:[/yellow] {escape(r.warning)}")
     if report.quarantined:
         console.print(
             f"[yellow]{report.quarantined:,} row(s) quarantined[/yellow] (stored data kept; the rest of the run went on). "

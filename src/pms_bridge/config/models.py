@@ -38,6 +38,18 @@ class SourceSection(_Section):
     read_route: Literal["resources", "query"] | None = None
     developer_key_env: str | None = Field(default=None, description="Name of the env variable holding the key.")
     customer_key_env: str | None = Field(default=None, description="Name of the env variable holding the key.")
+    export_mode: Literal["full", "changes"] = Field(
+        default="full",
+        description="'full': each file is the whole table, so rows missing from it were deleted in the PMS "
+        "and leave the snapshot; 'changes': files hold only changed rows.",
+    )
+    max_removal_fraction: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="A full export that would remove more than this share of a table's stored rows "
+        "(and more than 20 rows) is taken for a truncated export: nothing is removed and the run warns.",
+    )
     page_size: int | None = Field(default=None, ge=1, le=10000)
     min_request_interval: float | None = Field(default=None, ge=0, description="Seconds between API requests.")
     timeout: float = Field(default=60.0, gt=0)

@@ -18,7 +18,9 @@ class ResourceReport:
     skipped: int = 0
     quarantined: int = 0
     stored: UpsertCounts = field(default_factory=UpsertCounts)
-    error: str | None = None  # a file-level problem: nothing of this file was stored
+    removed: int = 0  # rows a full export no longer has (deleted in the PMS)
+    error: str | None = None  # a file-level problem: the file was not (fully) loaded
+    warning: str | None = None  # needs a person's look, but the run is not partial
 
     @property
     def missing(self) -> bool:

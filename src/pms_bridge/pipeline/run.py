@@ -39,7 +39,16 @@ def run_sync(config: Config, as_of: datetime | None, command: str = "run", progr
         run_id = store.start_run(command, as_of)
         try:
             connector = FileConnector(spec, config.source_path())
-            report = sync(connector, mapping, store, run_id, spec.name, progress)
+            report = sync(
+                connector,
+                mapping,
+                store,
+                run_id,
+                spec.name,
+                progress,
+                full_exports=config.source.export_mode == "full",
+                max_removal_fraction=config.source.max_removal_fraction,
+            )
         except BaseException as exc:
             store.finish_run(run_id, "failed", {"error": type(exc).__name__})
             raise

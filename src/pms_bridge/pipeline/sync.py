@@ -70,10 +70,12 @@ def _load_resource(
     run_id: int,
     entry: ResourceReport,
     progress: Progress | None,
-) -> None:
+) -> set[str]:
+    """Load one file; returns the ids it holds (stored or quarantined)."""
     header = table.header()
     bound = compiled.bind(header, table.source, lookups)
-    seen: set[str] = set()
+    seen: set[str] = set()  # ids stored from this file
+    present: set[str] = set()  # ids the file holds, stored or not
     first = True
     for chunk in table.chunks():
         if first:
@@ -93,9 +95,10 @@ def _load_resource(
             try:
                 record = bound.map_row(cells)
             except FieldError as exc:
-                bad.append(
-                    QuarantinedRow(table.source, compiled.name, line, bound.source_id_of(cells), exc.field, exc.reason)
-                )
+                source_id = bound.source_id_of(cells)
+                if source_id:
+                    present.add(source_id)
+                bad.append(QuarantinedRow(table.source, compiled.name, line, source_id, exc.field, exc.reason))
                 continue
             if record.source_id in seen:
                 bad.append(
@@ -107,11 +110,39 @@ def _load_resource(
                 continue
             seen.add(record.source_id)
             good.append(record)
+        present |= seen
         entry.stored.add(store.upsert_records(compiled.spec.entity, good, run_id))
         store.quarantine(run_id, bad)
         entry.quarantined += len(bad)
         if progress is not None:
             progress(compiled.name, entry.rows_read)
+    return present | seen
+
+
+MIN_SUSPICIOUS_REMOVAL = 20
+
+
+def _remove_deleted(
+    store: Store, entity: str, source: str, present: set[str], max_fraction: float, entry: ResourceReport
+) -> None:
+    """A full export is the whole table: stored rows it no longer has were deleted in the PMS.
+
+    A file that would remove a large share of the table is more likely cut short
+    (a failed export job) than a mass deletion, so nothing is removed then.
+    """
+    stored = store.stored_ids(entity)
+    gone = stored - present
+    if not gone:
+        return
+    if len(gone) > MIN_SUSPICIOUS_REMOVAL and len(gone) > max_fraction * len(stored):
+        entry.warning = (
+            f"{source} lacks {len(gone):,} of the {len(stored):,} stored {entity} rows; kept them, since the file "
+            "looks truncated. If they really were deleted, raise [source] max_removal_fraction for one run; "
+            "if your exports hold only changed rows, set [source] export_mode = \"changes\"."
+        )
+        log.warning("resource.removal_refused", resource=entry.resource, missing=len(gone), stored=len(stored))
+        return
+    entry.removed = store.remove(entity, gone)
 
 
 def sync(
@@ -121,6 +152,8 @@ def sync(
     run_id: int,
     connector_name: str,
     progress: Progress | None = None,
+    full_exports: bool = True,
+    max_removal_fraction: float = 0.1,
 ) -> SyncReport:
     report = SyncReport(run_id=run_id, mapping=mapping.name, connector=connector_name, started_at=datetime.now(UTC))
     tables = {name: connector.open(mapping.resource_files(name)) for name in mapping.resources}
@@ -140,11 +173,13 @@ def sync(
             continue
         entry.source = table.source
         try:
-            _load_resource(table, compiled, lookups, store, run_id, entry, progress)
+            present = _load_resource(table, compiled, lookups, store, run_id, entry, progress)
         except (FileLevelError, SourceFileError) as exc:
             entry.error = str(exc)
             log.warning("resource.failed", resource=name, source=table.source, rows_read=entry.rows_read)
             continue
+        if full_exports:
+            _remove_deleted(store, compiled.spec.entity, table.source, present, max_removal_fraction, entry)
         store.set_cursor(name, table.fingerprint(), run_id)
         log.info(
             "resource.loaded",
@@ -152,6 +187,7 @@ def sync(
             rows=entry.rows_read,
             inserted=entry.stored.inserted,
             updated=entry.stored.updated,
+            removed=entry.removed,
             quarantined=entry.quarantined,
         )
     report.snapshot_counts = store.counts()

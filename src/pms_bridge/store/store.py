@@ -137,6 +137,26 @@ class Store:
             self._upsert(table, changed, ["practice", "source_id"], conn, keep=("first_run",))
         return counts
 
+    def stored_ids(self, entity: str) -> set[str]:
+        table = schema.SNAPSHOT_TABLES[entity]
+        with self.engine.connect() as conn:
+            return set(conn.scalars(select(table.c.source_id).where(table.c.practice == self.practice.key)))
+
+    def remove(self, entity: str, source_ids: Iterable[str]) -> int:
+        """Delete records from the snapshot (rows deleted in the PMS)."""
+        table = schema.SNAPSHOT_TABLES[entity]
+        ids = sorted(source_ids)
+        removed = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(ids), 1000):
+                result = conn.execute(
+                    table.delete().where(
+                        table.c.practice == self.practice.key, table.c.source_id.in_(ids[start : start + 1000])
+                    )
+                )
+                removed += result.rowcount
+        return removed
+
     def count(self, entity: str) -> int:
         table = schema.SNAPSHOT_TABLES[entity]
         with self.engine.connect() as conn:
