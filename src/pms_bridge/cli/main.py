@@ -93,8 +93,8 @@ def run(
 ) -> None:
     """Sync the practice's PMS data into the store and print a summary.
 
-    Reads the source named in \\[source], maps it to the normalized model, merges it into the store
-    (re-running never duplicates rows) and quarantines bad rows without stopping.
+    Reads the source named in \\[source], maps it to the normalized model, merges it into the store (re-running never duplicates rows) and quarantines bad rows without stopping.
+
     Schedule it nightly: see README, "Run it every night".
     """
     configure_logging(verbose)
@@ -116,8 +116,7 @@ def demo(
 ) -> None:
     """Run the bundled sample practice end to end, with no setup.
 
-    Generates a synthetic Open Dental practice (no real patient data) with planted problems,
-    writes a config for it, and runs it with a pinned as-of time, so every demo shows the same result.
+    Generates a synthetic Open Dental practice (no real patient data) with planted problems, writes a config for it, and runs it with a pinned as-of time, so every demo shows the same result.
     """
     configure_logging(verbose)
     err.print(f"Generating the sample practice ({patients} patients) in {output}/exports ...")
