@@ -1,0 +1,3 @@
+"""forms rules (see DESIGN.md rule catalog)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""radiographs rules (see DESIGN.md rule catalog)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""referrals rules (see DESIGN.md rule catalog)."""
+
+from __future__ import annotations

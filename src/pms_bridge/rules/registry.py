@@ -1,0 +1,115 @@
+"""The rule catalog: every rule with its stable code, readable name, default
+role and severity, fix hint and settings model (think ruff's rule registry)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pms_bridge.rules.context import RuleContext
+from pms_bridge.rules.finding import Finding
+
+Role = Literal["patient", "scheduling", "treatment", "financial", "clinical"]
+Severity = Literal["high", "medium", "low"]
+ROLES: tuple[str, ...] = ("patient", "scheduling", "treatment", "financial", "clinical")
+SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
+
+
+class RuleSettings(BaseModel):
+    """Base of every rule's settings; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WindowSettings(RuleSettings):
+    window_days: int = Field(default=14, ge=1, le=90, description="Look at appointments this many days ahead.")
+
+
+Check = Callable[[RuleContext, Any], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    role: Role
+    severity: Severity
+    summary: str  # what it means, one sentence
+    why: str  # why it matters to the practice
+    fix: str  # one-line fix hint for the coordinator
+    settings_model: type[RuleSettings]
+    check: Check
+
+    def settings(self, values: dict[str, Any] | None = None) -> RuleSettings:
+        return self.settings_model.model_validate(values or {})
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    code: str,
+    name: str,
+    *,
+    role: Role,
+    severity: Severity,
+    summary: str,
+    why: str,
+    fix: str,
+    settings: type[RuleSettings] = RuleSettings,
+) -> Callable[[Check], Check]:
+    """Register a rule function under a stable code."""
+
+    def register(check: Check) -> Check:
+        if code in RULES or any(r.name == name for r in RULES.values()):
+            raise ValueError(f"rule {code} / {name} registered twice")
+        RULES[code] = Rule(code, name, role, severity, summary, why, fix, settings, check)
+        return check
+
+    return register
+
+
+class RuleConfigError(ValueError):
+    """Invalid rule selection or settings; the message names the config key."""
+
+
+def _matches(r: Rule, selector: str) -> bool:
+    wanted = selector.strip()
+    return r.code.upper().startswith(wanted.upper()) or r.name == wanted.lower()
+
+
+def select_rules(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+    """Rules chosen by code, code prefix (``INS``) or name; ``ignore`` wins over ``select``."""
+    select, ignore = list(select), list(ignore)
+    for key, selectors in (("select", select), ("ignore", ignore)):
+        unknown = [s for s in selectors if not any(_matches(r, s) for r in RULES.values())]
+        if unknown:
+            raise RuleConfigError(
+                f"rules.{key}: no rule matches {', '.join(map(repr, unknown))}; "
+                "use a code (REF001), a prefix (REF) or a name (new-patient-not-scheduled); see `pms-bridge rules`"
+            )
+    chosen = [r for r in RULES.values() if not select or any(_matches(r, s) for s in select)]
+    return [r for r in chosen if not any(_matches(r, s) for s in ignore)]
+
+
+def rule_settings(tables: dict[str, dict[str, Any]]) -> dict[str, RuleSettings]:
+    """Every rule's settings: defaults overridden by ``[rules.CODE]`` tables (keyed by code or name)."""
+    by_key = {r.code: r for r in RULES.values()} | {r.name: r for r in RULES.values()}
+    unknown = [k for k in tables if k not in by_key]
+    if unknown:
+        raise RuleConfigError(f"rules.{unknown[0]}: no such rule; see `pms-bridge rules` for codes and names")
+    values: dict[str, dict[str, Any]] = {}
+    for key, table in tables.items():
+        values.setdefault(by_key[key].code, {}).update(table)
+    settings: dict[str, RuleSettings] = {}
+    for code, r in RULES.items():
+        try:
+            settings[code] = r.settings(values.get(code))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise RuleConfigError(f"rules.{code}.{where}: {err['msg']}") from None
+    return settings

@@ -1,0 +1,177 @@
+"""An indexed, read-only view of one practice's snapshot, built once per run.
+
+Rules look things up here by patient, appointment or coverage instead of
+scanning tables, so evaluating every rule is linear in the snapshot's size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pms_bridge.model import (
+    ENTITIES,
+    Appointment,
+    Claim,
+    Coverage,
+    Document,
+    Form,
+    Patient,
+    Procedure,
+    ProcedureCode,
+    Provider,
+    Record,
+    Referral,
+    Verification,
+)
+from pms_bridge.model.enums import AppointmentStatus, ProcedureStatus, RadiographKind
+from pms_bridge.rules.codes import radiograph_kind_of_procedure
+
+BOOKKEEPING_COLUMNS = ("practice", "row_hash", "first_run", "changed_run")
+
+
+@dataclass(frozen=True)
+class RadiographOnFile:
+    taken: date
+    kind: RadiographKind
+    source: str  # "document DocNum" or "procedure ProcNum" (ids only)
+
+
+@dataclass
+class Snapshot:
+    tz: ZoneInfo
+    providers: dict[str, Provider] = field(default_factory=dict)
+    codes: dict[str, ProcedureCode] = field(default_factory=dict)  # by CDT code
+    patients: dict[str, Patient] = field(default_factory=dict)
+    appointments: dict[str, Appointment] = field(default_factory=dict)
+    appointments_by_patient: dict[str, list[Appointment]] = field(default_factory=lambda: defaultdict(list))
+    procedures_by_appointment: dict[str, list[Procedure]] = field(default_factory=lambda: defaultdict(list))
+    procedures_by_patient: dict[str, list[Procedure]] = field(default_factory=lambda: defaultdict(list))
+    coverages_by_patient: dict[str, list[Coverage]] = field(default_factory=lambda: defaultdict(list))
+    verifications_by_coverage: dict[str, list[Verification]] = field(default_factory=lambda: defaultdict(list))
+    verifications_by_plan: dict[str, list[Verification]] = field(default_factory=lambda: defaultdict(list))
+    referrals: list[Referral] = field(default_factory=list)
+    referrals_by_patient: dict[str, list[Referral]] = field(default_factory=lambda: defaultdict(list))
+    documents_by_patient: dict[str, list[Document]] = field(default_factory=lambda: defaultdict(list))
+    forms_by_patient: dict[str, list[Form]] = field(default_factory=lambda: defaultdict(list))
+    claims_by_patient: dict[str, list[Claim]] = field(default_factory=lambda: defaultdict(list))
+    radiographs_by_patient: dict[str, list[RadiographOnFile]] = field(default_factory=lambda: defaultdict(list))
+    _completed_visit: dict[str, date] = field(default_factory=dict)  # patient -> first completed visit
+
+    @classmethod
+    def build(cls, records: Iterable[Record], tz: ZoneInfo) -> Snapshot:
+        snap = cls(tz=tz)
+        for record in records:
+            snap._add(record)
+        snap._finish()
+        return snap
+
+    @classmethod
+    def from_store(cls, store: object) -> Snapshot:
+        """Load every stored record of the store's practice (validated again on the way in)."""
+        from pms_bridge.store import Store
+
+        assert isinstance(store, Store)
+
+        def records() -> Iterable[Record]:
+            for entity, model in ENTITIES.items():
+                for row in store.rows(entity):
+                    for column in BOOKKEEPING_COLUMNS:
+                        row.pop(column, None)
+                    yield model.model_validate({k: v for k, v in row.items() if v is not None})
+
+        return cls.build(records(), store.practice.tz)
+
+    def _add(self, record: Record) -> None:  # noqa: C901 - one branch per entity
+        match record:
+            case Provider():
+                self.providers[record.source_id] = record
+            case ProcedureCode():
+                known = self.codes.get(record.code)
+                if known is None or (known.default_minutes is None and record.default_minutes is not None):
+                    self.codes[record.code] = record
+            case Patient():
+                self.patients[record.source_id] = record
+            case Appointment():
+                self.appointments[record.source_id] = record
+                self.appointments_by_patient[record.patient_id].append(record)
+            case Procedure():
+                if record.status == ProcedureStatus.DELETED:
+                    return
+                self.procedures_by_patient[record.patient_id].append(record)
+                if record.appointment_id:
+                    self.procedures_by_appointment[record.appointment_id].append(record)
+            case Coverage():
+                self.coverages_by_patient[record.patient_id].append(record)
+            case Verification():
+                if record.coverage_id:
+                    self.verifications_by_coverage[record.coverage_id].append(record)
+                if record.plan_id:
+                    self.verifications_by_plan[record.plan_id].append(record)
+            case Referral():
+                self.referrals.append(record)
+                self.referrals_by_patient[record.patient_id].append(record)
+            case Document():
+                if not record.is_deleted:
+                    self.documents_by_patient[record.patient_id].append(record)
+            case Form():
+                if not record.is_deleted:
+                    self.forms_by_patient[record.patient_id].append(record)
+            case Claim():
+                self.claims_by_patient[record.patient_id].append(record)
+
+    def _finish(self) -> None:
+        for apts in self.appointments_by_patient.values():
+            apts.sort(key=lambda a: (a.start, a.source_id))
+            for apt in apts:
+                if apt.status == AppointmentStatus.COMPLETE:
+                    self._completed_visit.setdefault(apt.patient_id, apt.start.astimezone(self.tz).date())
+                    break
+        for covs in self.coverages_by_patient.values():
+            covs.sort(key=lambda c: (c.ordinal, c.source_id))
+        for pid, docs in self.documents_by_patient.items():
+            for doc in docs:
+                if doc.is_radiograph and doc.taken_date is not None:
+                    kind = doc.radiograph_kind or RadiographKind.OTHER
+                    self.radiographs_by_patient[pid].append(RadiographOnFile(doc.taken_date, kind, f"document {doc.source_id}"))
+        for pid, procs in self.procedures_by_patient.items():
+            for proc in procs:
+                kind = radiograph_kind_of_procedure(proc.code)
+                if kind is not None and proc.status == ProcedureStatus.COMPLETE and proc.procedure_date is not None:
+                    self.radiographs_by_patient[pid].append(
+                        RadiographOnFile(proc.procedure_date, kind, f"procedure {proc.source_id}")
+                    )
+        for films in self.radiographs_by_patient.values():
+            films.sort(key=lambda r: (r.taken, r.source), reverse=True)
+
+    # ------------------------------------------------------------------ queries
+
+    def upcoming(self, start: datetime, days: int) -> list[Appointment]:
+        """Scheduled appointments from ``start`` (inclusive) to ``days`` later (exclusive)."""
+        end = start + timedelta(days=days)
+        found = [
+            a for a in self.appointments.values()
+            if a.status == AppointmentStatus.SCHEDULED and start <= a.start < end
+        ]
+        return sorted(found, key=lambda a: (a.start, a.source_id))
+
+    def first_completed_visit(self, patient_id: str) -> date | None:
+        return self._completed_visit.get(patient_id)
+
+    def is_new_patient(self, patient_id: str, today: date) -> bool:
+        """No completed visit yet: neither a completed appointment nor a first-visit date on or before today."""
+        visit = self.first_completed_visit(patient_id)
+        if visit is not None and visit <= today:
+            return False
+        patient = self.patients.get(patient_id)
+        return not (patient and patient.first_visit_date and patient.first_visit_date <= today)
+
+    def procedures_of(self, appointment_id: str) -> list[Procedure]:
+        return self.procedures_by_appointment.get(appointment_id, [])
+
+    def radiographs_of(self, patient_id: str) -> list[RadiographOnFile]:
+        """Newest first."""
+        return self.radiographs_by_patient.get(patient_id, [])
