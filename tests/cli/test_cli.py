@@ -137,3 +137,42 @@ def test_sample_writes_a_group(tmp_path: Path) -> None:
     result = invoke("sample", "--output", str(tmp_path / "group"), "--locations", "2", "--patients", "40")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "group").iterdir()) == ["location-01", "location-02"]
+
+
+def test_check_prints_findings_as_json(tmp_path: Path, write_config) -> None:
+    config = write_config(write_export(tmp_path / "exports"))
+    invoke("run", "--config", str(config), "--as-of", "2026-03-02T08:00")
+    result = invoke("check", "--config", str(config), "--as-of", "2026-03-02T08:00", "--format", "json")
+    assert result.exit_code == 0, result.output
+    findings = json.loads(result.output)
+    assert findings, "the mini practice has problems (e.g. a new patient without x-rays)"
+    for f in findings:
+        assert {"key", "rule", "name", "severity", "role", "patient_id", "appointment_id", "title", "detail",
+                "due", "fix"} <= set(f)
+    assert len({f["key"] for f in findings}) == len(findings)
+
+
+def test_check_on_an_empty_store_says_to_run_first(tmp_path: Path, write_config) -> None:
+    config = write_config(write_export(tmp_path / "exports"))
+    result = runner.invoke(app, ["check", "--config", str(config)])
+    assert result.exit_code == 0 and "run `pms-bridge run" in result.output
+
+
+def test_run_summary_counts_findings_per_rule(tmp_path: Path, write_config) -> None:
+    config = write_config(write_export(tmp_path / "exports"))
+    result = invoke("run", "--config", str(config), "--as-of", "2026-03-02T08:00")
+    assert "Checks as of 2026-03-02 08:00" in result.output
+    for code in ("SCH001", "REF004"):
+        assert code in result.output
+    runs = json.loads(invoke("runs", "--config", str(config), "--json").output)
+    assert set(runs[0]["summary"]["findings"]) >= {"SCH001", "REF004"}
+
+
+def test_rules_command_formats() -> None:
+    table = invoke("rules")
+    assert table.exit_code == 0 and "REF001" in table.output
+    data = json.loads(invoke("rules", "--format", "json").output)
+    assert [r["code"] for r in data][:2] == ["SCH001", "SCH002"]
+    assert data[0]["settings"]["window_days"]["default"] == 14
+    assert invoke("rules", "--format", "markdown").output.startswith("# Rule reference")
+    assert runner.invoke(app, ["rules", "--format", "xml"]).exit_code == 2

@@ -47,6 +47,11 @@ def test_design_example_loads_and_resolves_paths(tmp_path: Path) -> None:
     assert cfg.sinks[0].type == "html"
 
 
+@pytest.mark.parametrize("selector", ["INS", "SCH003", "new-patient-not-scheduled", "ref"])
+def test_rules_are_selected_by_code_prefix_or_name(tmp_path: Path, selector: str) -> None:
+    _load(tmp_path, GOOD.replace('ignore = ["SCH003"]', f'select = ["{selector}"]'))
+
+
 def test_api_source_from_design_example(tmp_path: Path) -> None:
     text = GOOD.replace(
         'connector = "csv"\nmapping = "opendental"\npath = "exports/"',
@@ -67,16 +72,16 @@ def test_api_source_from_design_example(tmp_path: Path) -> None:
         (("path = \"exports/\"\n", ""), "connector 'csv' needs 'path'"),
         (("path = \"state/main-street.sqlite\"", "url = \"x\"\npath = \"y\""), "store: give exactly one of 'path'"),
         (("type = \"html\"", "type = \"fax\""), "sinks.0.type: Input should be 'json'"),
-        (("deadline_days = 10", "deadline_days = 10\n[rules.X]"), ""),
+        (("deadline_days = 10", "deadline_days = 10\n[rules.X]"), "rules.X: no such rule"),
+        (("deadline_days = 10", 'deadline_days = "ten"'), "rules.REF001.deadline_days: Input should be a valid integer"),
+        (("ignore = [\"SCH003\"]", "ignore = [\"SCH999\"]"), "rules.ignore: no rule matches 'SCH999'"),
+        (("ignore = [\"SCH003\"]", "select = [\"scheduling\"]"), "rules.select: no rule matches 'scheduling'"),
         (("ignore = [\"SCH003\"]", "ignore = \"SCH003\""), "rules.ignore: Input should be a valid list"),
         (("name = \"Main Street Dental\"\n", ""), "practice.name: Field required. Add it."),
     ],
 )
 def test_errors_name_the_key(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     text = GOOD.replace(*change)
-    if not expected:
-        _load(tmp_path, text)  # an empty settings table is fine
-        return
     with pytest.raises(ConfigError) as exc:
         _load(tmp_path, text)
     assert expected in str(exc.value)

@@ -17,7 +17,8 @@ from pms_bridge.cli.errors import handle_errors
 from pms_bridge.cli.summary import print_sync_report
 from pms_bridge.config import Config, load_config
 from pms_bridge.logs import configure_logging
-from pms_bridge.pipeline import SyncReport, parse_as_of, run_sync
+from pms_bridge.cli.findings import print_catalog, print_counts, print_findings, print_findings_json
+from pms_bridge.pipeline import SyncReport, check_only, parse_as_of, run_sync
 
 app = typer.Typer(
     name="pms-bridge",
@@ -46,6 +47,14 @@ ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", help="The practice's TOML config file.", exists=False, dir_okay=False),
 ]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Pin 'now' (ISO date/time, e.g. 2026-03-02T08:00) so results are reproducible; "
+        "without an offset it is the practice's local time. Default: now.",
+    ),
+]
 Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output on stderr (-vv: debug).")]
 
 
@@ -64,7 +73,7 @@ def main(
     """pms-bridge."""
 
 
-def _sync_with_progress(config: Config, as_of_text: str | None, command: str) -> SyncReport:
+def _sync_with_progress(config: Config, as_of_text: str | None, command: str, check: bool = True) -> SyncReport:
     as_of = parse_as_of(as_of_text, config) if as_of_text else None
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
@@ -74,24 +83,17 @@ def _sync_with_progress(config: Config, as_of_text: str | None, command: str) ->
         def show(resource: str, rows: int) -> None:
             progress.update(task, description=f"Loading {resource}: {rows:,} rows")
 
-        return run_sync(config, as_of, command=command, progress=show)
+        return run_sync(config, as_of, command=command, progress=show, check=check)
 
 
 @app.command()
 @handle_errors
 def run(
     config: ConfigOption,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            help="Pin 'now' (ISO date/time, e.g. 2026-03-02T08:00) so a run is reproducible; "
-            "without an offset it is the practice's local time.",
-        ),
-    ] = None,
+    as_of: AsOf = None,
     verbose: Verbose = 0,
 ) -> None:
-    """Sync the practice's PMS data into the store and print a summary.
+    """Sync the practice's PMS data, check it against the rules, and print a summary.
 
     Reads the source named in \\[source], maps it to the normalized model, merges it into the store (re-running never duplicates rows) and quarantines bad rows without stopping.
 
@@ -101,6 +103,8 @@ def run(
     cfg = load_config(config)
     report = _sync_with_progress(cfg, as_of, "run")
     print_sync_report(out, report, cfg.practice.timezone)
+    if report.checks is not None:
+        print_counts(out, report.checks)
     raise typer.Exit(4 if report.status == "partial" else 0)
 
 
@@ -124,6 +128,8 @@ def demo(
     cfg = load_config(config_path)
     report = _sync_with_progress(cfg, DEMO_AS_OF.isoformat(), "demo")
     print_sync_report(out, report, cfg.practice.timezone)
+    if report.checks is not None:
+        print_counts(out, report.checks)
     out.print()
     # soft_wrap: paths and commands stay on one line, so they can be copied.
     out.print(f"Sample exports: {output / 'exports'}", soft_wrap=True)
@@ -131,7 +137,55 @@ def demo(
     out.print(f"Config:         {config_path}", soft_wrap=True)
     out.print(f"Store:          {cfg.resolve(cfg.store.path) if cfg.store.path else cfg.store.url}", soft_wrap=True)
     out.print(f"Run it again:   pms-bridge run --config {config_path} --as-of {DEMO_AS_OF.isoformat()}", soft_wrap=True)
+    out.print(f"See findings:   pms-bridge check --config {config_path} --as-of {DEMO_AS_OF.isoformat()}", soft_wrap=True)
     raise typer.Exit(4 if report.status == "partial" else 0)
+
+
+@app.command()
+@handle_errors
+def check(
+    config: ConfigOption,
+    as_of: AsOf = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table (for people) or json (for programs).")
+    ] = "table",
+    verbose: Verbose = 0,
+) -> None:
+    """Check the stored data against the rules and print the findings (nothing is synced or pushed).
+
+    Uses what the last `pms-bridge run` stored. Pin --as-of to see what the rules say at a given time.
+    """
+    configure_logging(verbose)
+    if output_format not in ("table", "json"):
+        raise typer.BadParameter("use table or json", param_hint="--format")
+    cfg = load_config(config)
+    report, data_as_of = check_only(cfg, parse_as_of(as_of, cfg) if as_of else None)
+    if data_as_of is None:
+        err.print("[yellow]The store holds no data yet: run `pms-bridge run --config ...` first.[/yellow]")
+    if output_format == "json":
+        print_findings_json(report)
+        return
+    print_findings(out, report)
+    print_counts(out, report)
+
+
+@app.command()
+def rules(
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table, json or markdown (the reference page).")
+    ] = "table",
+) -> None:
+    """List the rule catalog: code, name, role, severity and default settings."""
+    from pms_bridge.rules.docs import catalog, rules_markdown
+
+    if output_format == "json":
+        print(json.dumps(catalog(), indent=2))
+    elif output_format == "markdown":
+        print(rules_markdown(), end="")
+    elif output_format == "table":
+        print_catalog(out)
+    else:
+        raise typer.BadParameter("use table, json or markdown", param_hint="--format")
 
 
 @app.command()
@@ -161,12 +215,25 @@ def sample(
 
 @app.command()
 @handle_errors
-def runs(config: ConfigOption, limit: Annotated[int, typer.Option(help="How many runs.")] = 20) -> None:
+def runs(
+    config: ConfigOption,
+    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON with each run's full summary.")] = False,
+) -> None:
     """List the practice's recent runs (status, counts, data as of)."""
     from pms_bridge.store import Store
 
     cfg = load_config(config)
     store = Store.open(cfg.store_url(), cfg.practice.practice())
+    if as_json:
+        history = [
+            {**r.__dict__, **{k: getattr(r, k).isoformat() if getattr(r, k) else None
+                              for k in ("started_at", "finished_at", "as_of")}}
+            for r in store.list_runs(limit)
+        ]
+        store.close()
+        print(json.dumps(history, indent=2))
+        return
     table = Table(title="Runs")
     for header in ("run", "command", "started", "status", "quarantined", "data as of"):
         table.add_column(header)

@@ -77,4 +77,16 @@ def load_config(path: Path | str) -> Config:
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(format_config_errors(path, exc)) from None
+    _check_rules(path, config)
     return config.model_copy(update={"base_dir": path.resolve().parent})
+
+
+def _check_rules(path: Path, config: Config) -> None:
+    """Rule selection and settings are checked against the rule catalog at load time."""
+    from pms_bridge.rules import RuleConfigError, rule_settings, select_rules
+
+    try:
+        select_rules(config.rules.select, config.rules.ignore)
+        rule_settings(config.rules.tables())
+    except RuleConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

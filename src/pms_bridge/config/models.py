@@ -98,8 +98,12 @@ class RulesSection(BaseModel):
                 raise ValueError(f"rules.{key} must be a table of settings, e.g. [rules.{key}]")
         return self
 
+    def tables(self) -> dict[str, dict[str, Any]]:
+        """The `[rules.CODE]` settings tables (keyed by rule code or name)."""
+        return {key: dict(value) for key, value in (self.model_extra or {}).items()}
+
     def settings_for(self, code: str) -> dict[str, Any]:
-        return dict((self.model_extra or {}).get(code, {}))
+        return self.tables().get(code, {})
 
 
 class SinkSection(BaseModel):

@@ -1,6 +1,17 @@
 """Pipeline orchestration: connector -> mapping -> store (rules and sinks join later)."""
 
+from pms_bridge.pipeline.check import CheckReport, check_store
 from pms_bridge.pipeline.report import ResourceReport, SyncReport
-from pms_bridge.pipeline.run import UnsupportedConnector, parse_as_of, run_sync
+from pms_bridge.pipeline.run import UnsupportedConnector, check_only, now_at_practice, parse_as_of, run_sync
 
-__all__ = ["ResourceReport", "SyncReport", "UnsupportedConnector", "parse_as_of", "run_sync"]
+__all__ = [
+    "CheckReport",
+    "ResourceReport",
+    "SyncReport",
+    "UnsupportedConnector",
+    "check_only",
+    "check_store",
+    "now_at_practice",
+    "parse_as_of",
+    "run_sync",
+]

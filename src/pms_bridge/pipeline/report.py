@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pms_bridge.pipeline.check import CheckReport
 from pms_bridge.store import UpsertCounts
 
 
@@ -38,6 +39,7 @@ class SyncReport:
     snapshot_counts: dict[str, int] = field(default_factory=dict)
     data_as_of: datetime | None = None
     as_of: datetime | None = None
+    checks: CheckReport | None = None
 
     @property
     def quarantined(self) -> int:
@@ -59,10 +61,11 @@ class SyncReport:
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "data_as_of": self.data_as_of.isoformat() if self.data_as_of else None,
             "quarantined": self.quarantined,
+            "findings": self.checks.counts() if self.checks else None,
             "snapshot": self.snapshot_counts,
             "resources": [
                 {
-                    **{k: v for k, v in asdict(r).items() if k != "stored"},
+                    **{k: v for k, v in r.__dict__.items() if k != "stored"},
                     **asdict(r.stored),
                 }
                 for r in self.resources

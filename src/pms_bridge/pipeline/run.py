@@ -7,6 +7,7 @@ from datetime import datetime
 from pms_bridge.config import Config, ConfigError
 from pms_bridge.connectors import FileConnector, load_connector_spec
 from pms_bridge.mapping import load_mapping
+from pms_bridge.pipeline.check import CheckReport, check_store
 from pms_bridge.pipeline.report import SyncReport
 from pms_bridge.pipeline.sync import Progress, sync
 from pms_bridge.store import Store
@@ -26,7 +27,19 @@ def parse_as_of(text: str, config: Config) -> datetime:
     return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
 
 
-def run_sync(config: Config, as_of: datetime | None, command: str = "run", progress: Progress | None = None) -> SyncReport:
+def now_at_practice(config: Config) -> datetime:
+    """The wall clock, read here (the command layer) and never inside a rule."""
+    return datetime.now(config.practice.practice().tz)
+
+
+def run_sync(
+    config: Config,
+    as_of: datetime | None,
+    command: str = "run",
+    progress: Progress | None = None,
+    check: bool = False,
+) -> SyncReport:
+    """Sync the source into the store; with ``check``, then evaluate the rules at ``as_of``."""
     spec = load_connector_spec(config.source.connector)
     if spec.kind != "files":
         raise UnsupportedConnector(
@@ -53,7 +66,19 @@ def run_sync(config: Config, as_of: datetime | None, command: str = "run", progr
             store.finish_run(run_id, "failed", {"error": type(exc).__name__})
             raise
         report.as_of = as_of
+        if check:
+            report.checks = check_store(config, store, as_of or now_at_practice(config))
+            report.as_of = report.checks.as_of
         store.finish_run(run_id, report.status, report.to_summary())
         return report
+    finally:
+        store.close()
+
+
+def check_only(config: Config, as_of: datetime | None) -> tuple[CheckReport, datetime | None]:
+    """Evaluate the rules over the stored snapshot (no sync); returns the report and the data's age."""
+    store = Store.open(config.store_url(), config.practice.practice())
+    try:
+        return check_store(config, store, as_of or now_at_practice(config)), store.data_as_of()
     finally:
         store.close()

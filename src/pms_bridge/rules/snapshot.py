@@ -130,6 +130,8 @@ class Snapshot:
                 if apt.status == AppointmentStatus.COMPLETE:
                     self._completed_visit.setdefault(apt.patient_id, apt.start.astimezone(self.tz).date())
                     break
+        for procs in self.procedures_by_appointment.values():
+            procs.sort(key=lambda p: (p.code, p.source_id))
         for covs in self.coverages_by_patient.values():
             covs.sort(key=lambda c: (c.ordinal, c.source_id))
         for pid, docs in self.documents_by_patient.items():

@@ -3,13 +3,165 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from pms_bridge.model import Appointment, Procedure
+from pms_bridge.model.enums import ProviderKind
+from pms_bridge.rules.codes import CodeSet, validate_code_spec
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.dates import day_before, not_before
+from pms_bridge.rules.defaults import default_hygienist_codes, default_minutes
 from pms_bridge.rules.finding import Finding
 from pms_bridge.rules.registry import WindowSettings, rule
+
+
+def _abbr(ctx: RuleContext, provider_id: str) -> str:
+    """A provider's abbreviation for titles (the id where the provider is unknown)."""
+    provider = ctx.snapshot.providers.get(provider_id)
+    return provider.abbr if provider and provider.abbr else f"provider {provider_id}"
+
+
+def _booked_with(ctx: RuleContext, apt: Appointment) -> str:
+    ids = [i for i in (apt.provider_id, apt.hygienist_id) if i]
+    return "/".join(_abbr(ctx, i) for i in ids) or "no provider"
+
+
+def _codes_of(ctx: RuleContext, apt: Appointment) -> list[str]:
+    """The appointment's procedure codes in a stable order (the snapshot keeps the source's row order)."""
+    return sorted(p.code for p in ctx.snapshot.procedures_of(apt.source_id))
+
+
+def _finding(
+    ctx: RuleContext, code: str, apt: Appointment, proc: Procedure | None, title: str, detail: str, data: dict[str, Any]
+) -> Finding:
+    """A finding about an appointment in the window (or one of its procedures), due the day before it."""
+    return Finding(
+        rule=code,
+        subject_type="procedure" if proc else "appointment",
+        subject_id=proc.source_id if proc else apt.source_id,
+        patient_id=apt.patient_id,
+        appointment_id=apt.source_id,
+        title=title,
+        detail=f"{apt.start.astimezone(ctx.tz):%a %b %-d %H:%M}: {detail}",
+        due=not_before(day_before(ctx.local_date(apt.start)), ctx.today),
+        data=data,
+    )
+
+
+# ------------------------------------------------------------------ SCH001
+
+HYGIENE_VISIT_CODES = ("D1110", "D1120", "D4341", "D4342", "D4346", "D4910")  # prophy, SRP, perio maintenance
+
+
+class SCH001Settings(WindowSettings):
+    hygienist_codes: list[str] = Field(
+        default_factory=default_hygienist_codes,
+        description="Codes and ranges (D0210-D0350) a hygienist may do; everything else needs a dentist or specialist.",
+    )
+    hygiene_visit_codes: list[str] = Field(
+        default_factory=lambda: list(HYGIENE_VISIT_CODES),
+        description="Codes that make an appointment a hygiene visit, besides codes the PMS flags as hygiene.",
+    )
+
+    @field_validator("hygienist_codes", "hygiene_visit_codes")
+    @classmethod
+    def _valid_codes(cls, specs: list[str]) -> list[str]:
+        return [validate_code_spec(spec) for spec in specs]
+
+
+def _is_hygiene_visit(ctx: RuleContext, apt: Appointment, procs: list[Procedure], visit_codes: CodeSet) -> bool:
+    def hygiene(code: str) -> bool:
+        known = ctx.snapshot.codes.get(code)
+        return (known is not None and known.is_hygiene) or code in visit_codes
+
+    return apt.is_hygiene or any(hygiene(p.code) for p in procs)
+
+
+def _lacks_hygienist(ctx: RuleContext, apt: Appointment) -> bool:
+    """No hygienist booked and the appointment's own provider is not one (an unknown provider: can't tell)."""
+    if apt.hygienist_id:
+        return False
+    if not apt.provider_id:
+        return True
+    provider = ctx.snapshot.providers.get(apt.provider_id)
+    return provider is not None and provider.kind != ProviderKind.HYGIENIST
+
+
+@rule(
+    "SCH001",
+    "procedure-outside-provider-scope",
+    role="scheduling",
+    severity="high",
+    summary="A procedure is booked with a provider whose kind may not do it (e.g. a crown with a hygienist), "
+    "or a hygiene appointment has no hygienist.",
+    why="The provider cannot do the work on the day: the chair time is lost, the patient comes back, "
+    "and a claim for out-of-scope work is denied.",
+    fix="Move the procedure to a dentist (or correct its provider); give a hygiene appointment its hygienist.",
+    settings=SCH001Settings,
+)
+def procedure_outside_provider_scope(ctx: RuleContext, settings: SCH001Settings) -> Iterator[Finding]:
+    scope, visit_codes = CodeSet(settings.hygienist_codes), CodeSet(settings.hygiene_visit_codes)
+    for apt in ctx.window(settings.window_days):
+        procs = ctx.snapshot.procedures_of(apt.source_id)
+        for proc in procs:
+            doer_id = proc.provider_id or apt.provider_id
+            doer = ctx.snapshot.providers.get(doer_id) if doer_id else None
+            if doer is None or doer.kind != ProviderKind.HYGIENIST or proc.code in scope:
+                continue
+            known = ctx.snapshot.codes.get(proc.code)
+            what = f"{known.description} {proc.code}" if known and known.description else proc.code
+            yield _finding(
+                ctx, "SCH001", apt, proc,
+                title=f"{what} booked with hygienist {_abbr(ctx, doer_id)}",
+                detail=f"{proc.code} is to be done by {_abbr(ctx, doer_id)}, a hygienist; "
+                "it is not in the hygienist scope (rules.SCH001.hygienist_codes).",
+                data={"code": proc.code, "provider_id": doer_id, "from_appointment": proc.provider_id is None},
+            )
+        if _is_hygiene_visit(ctx, apt, procs, visit_codes) and _lacks_hygienist(ctx, apt):
+            codes = _codes_of(ctx, apt)
+            yield _finding(
+                ctx, "SCH001", apt, None,
+                title="Hygiene appointment has no hygienist",
+                detail=f"booked with {_booked_with(ctx, apt)} only; codes {', '.join(codes) or 'none'}.",
+                data={"provider_id": apt.provider_id, "codes": codes},
+            )
+
+
+# ------------------------------------------------------------------ SCH002
+
+
+@rule(
+    "SCH002",
+    "procedure-provider-differs",
+    role="scheduling",
+    severity="medium",
+    summary="A procedure's provider is neither the appointment's provider nor its hygienist.",
+    why="The schedule and the chart disagree on who does the work: one provider's day is wrong, "
+    "and production and the claim go to the wrong provider.",
+    fix="Change the procedure's provider, or book the appointment with the provider who will do it.",
+    settings=WindowSettings,
+)
+def procedure_provider_differs(ctx: RuleContext, settings: WindowSettings) -> Iterator[Finding]:
+    for apt in ctx.window(settings.window_days):
+        booked = {i for i in (apt.provider_id, apt.hygienist_id) if i}
+        if not booked:  # nobody booked: nothing to compare with
+            continue
+        for proc in ctx.snapshot.procedures_of(apt.source_id):
+            if not proc.provider_id or proc.provider_id in booked:
+                continue
+            by, booked_with = _abbr(ctx, proc.provider_id), _booked_with(ctx, apt)
+            yield _finding(
+                ctx, "SCH002", apt, proc,
+                title=f"{proc.code} is by {by}, appointment is with {booked_with}",
+                detail=f"{proc.code} is charted to {by}, the appointment is booked with {booked_with}.",
+                data={"code": proc.code, "provider_id": proc.provider_id,
+                      "appointment_provider_id": apt.provider_id, "hygienist_id": apt.hygienist_id},
+            )
+
+
+# ------------------------------------------------------------------ SCH004
 
 
 class SCH003Settings(WindowSettings):
@@ -48,4 +200,86 @@ def appointment_without_procedures(ctx: RuleContext, settings: SCH003Settings) -
             detail=f"Booked {apt.start.astimezone(ctx.tz):%a %b %-d %H:%M} for {apt.minutes} min with nothing to do.",
             due=not_before(day_before(when), ctx.today),
             data={"appointment_type": apt.appointment_type, "minutes": apt.minutes},
+        )
+
+
+# ------------------------------------------------------------------ helpers of SCH001, SCH002, SCH004
+
+
+def _single_code(code: str) -> str:
+    spec = validate_code_spec(code)
+    if "-" in spec:
+        raise ValueError(f"{code!r} is a range; give minutes for each code")
+    return spec
+
+
+class SCH004Settings(WindowSettings):
+    minutes: dict[str, Annotated[int, Field(ge=1, le=600)]] = Field(
+        default_factory=default_minutes,
+        description="Minutes per code where the PMS keeps no time for it; a practice's table is merged over "
+        "the shipped one (set only the codes that differ).",
+    )
+    too_short_minutes: int = Field(
+        default=10, ge=0, description="Fire when booked more than this many minutes shorter than expected."
+    )
+    too_long_minutes: int = Field(
+        default=30,
+        ge=0,
+        description="Fire when booked more than this many minutes longer than expected "
+        "(checked only when every code's time is known).",
+    )
+
+    @field_validator("minutes", mode="before")
+    @classmethod
+    def _merge_over_defaults(cls, table: Any) -> Any:
+        return {**default_minutes(), **table} if isinstance(table, dict) else table
+
+    @field_validator("minutes")
+    @classmethod
+    def _valid_codes(cls, table: dict[str, int]) -> dict[str, int]:
+        return {_single_code(code): minutes for code, minutes in table.items()}
+
+
+def _code_minutes(ctx: RuleContext, settings: SCH004Settings, code: str) -> int | None:
+    """The practice's own time for the code, else the shipped default, else None (unknown)."""
+    known = ctx.snapshot.codes.get(code)
+    if known is not None and known.default_minutes:
+        return known.default_minutes
+    return settings.minutes.get(code.strip().upper())
+
+
+@rule(
+    "SCH004",
+    "appointment-length-mismatch",
+    role="scheduling",
+    severity="medium",
+    summary="The booked length differs from the expected length (the sum of the procedures' durations) "
+    "by more than a tolerance.",
+    why="Too short runs the schedule late or sends the patient home unfinished; too long leaves "
+    "the chair empty.",
+    fix="Change the appointment's length to fit its procedures (or the procedures to fit the visit).",
+    settings=SCH004Settings,
+)
+def appointment_length_mismatch(ctx: RuleContext, settings: SCH004Settings) -> Iterator[Finding]:
+    for apt in ctx.window(settings.window_days):
+        codes = _codes_of(ctx, apt)
+        per_code = {code: _code_minutes(ctx, settings, code) for code in codes}
+        minutes = {code: m for code, m in per_code.items() if m is not None}
+        unknown = [code for code, m in per_code.items() if m is None]
+        if not minutes:
+            continue
+        expected = sum(minutes[code] for code in codes if code in minutes)
+        too_short = apt.minutes < expected - settings.too_short_minutes
+        too_long = not unknown and apt.minutes > expected + settings.too_long_minutes  # else a lower bound only
+        if not (too_short or too_long):
+            continue
+        bound = "at least " if unknown else ""
+        listed = ", ".join(f"{code} {minutes[code]} min" for code in codes if code in minutes)
+        missing = f"; no time known for {', '.join(unknown)}" if unknown else ""
+        yield _finding(
+            ctx, "SCH004", apt, None,
+            title=f"Booked {apt.minutes} min, expected {bound}{expected} min",
+            detail=f"{listed}{missing}.",
+            data={"booked": apt.minutes, "expected": expected, "too_short": too_short, "codes": codes,
+                  "minutes": minutes, "unknown_codes": unknown},
         )

@@ -1,0 +1,31 @@
+"""Check: the stored snapshot -> the selected rules -> findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pms_bridge.config import Config
+from pms_bridge.rules import Finding, Snapshot, evaluate, select_rules
+from pms_bridge.store import Store
+
+
+@dataclass
+class CheckReport:
+    as_of: datetime
+    rules: list[str]  # codes evaluated, catalog order
+    findings: list[Finding] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.rules, 0)
+        for finding in self.findings:
+            counts[finding.rule] += 1
+        return counts
+
+
+def check_store(config: Config, store: Store, as_of: datetime) -> CheckReport:
+    """Evaluate the practice's selected rules over what the store holds."""
+    snapshot = Snapshot.from_store(store)
+    chosen = [r.code for r in select_rules(config.rules.select, config.rules.ignore)]
+    findings = evaluate(snapshot, as_of, config.rules.select, config.rules.ignore, config.rules.tables())
+    return CheckReport(as_of=as_of, rules=chosen, findings=findings)
