@@ -84,7 +84,7 @@ def test_each_coverage_on_its_own() -> None:
     w.appointment(pat, at(4))
     (finding,) = w.run("INS001")
     assert finding.subject_id == secondary.source_id
-    assert finding.detail.startswith("Secondary Second Carrier")
+    assert "Secondary Second Carrier" in finding.detail
 
 
 def test_pending_coverages_are_ignored() -> None:

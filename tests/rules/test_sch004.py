@@ -26,8 +26,8 @@ def test_fires_for_a_crown_booked_too_short() -> None:
     assert finding.title == "Booked 30 min, expected 90 min"
     assert (finding.subject_type, finding.subject_id) == ("appointment", finding.appointment_id)
     assert finding.due == day(2) and finding.severity == "medium"
-    assert finding.data == {"booked": 30, "expected": 90, "too_short": True, "codes": ["D2740"],
-                            "minutes": {"D2740": 90}, "unknown_codes": []}
+    assert finding.data == {"appointment_date": day(3).isoformat(), "booked": 30, "expected": 90, "too_short": True,
+                            "codes": ["D2740"], "minutes": {"D2740": 90}, "unknown_codes": []}
     assert "Testpatient" not in finding.title + finding.detail
 
 

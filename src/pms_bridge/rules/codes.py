@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from pms_bridge.model.enums import RadiographKind
 
@@ -23,6 +26,10 @@ def validate_code_spec(spec: str) -> str:
     if len(parts) == 2 and _number(parts[0]) > _number(parts[1]):  # type: ignore[operator]
         raise ValueError(f"range {spec!r} runs backwards")
     return spec.strip().upper()
+
+
+# A setting's code or range, checked when the config is loaded.
+CodeSpec = Annotated[str, AfterValidator(validate_code_spec)]
 
 
 class CodeSet:

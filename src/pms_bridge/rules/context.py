@@ -15,6 +15,7 @@ class RuleContext:
     snapshot: Snapshot
     as_of: datetime  # aware; "now" for the rules (pinned by --as-of)
     _windows: dict[int, list[Appointment]] = field(default_factory=dict, repr=False)
+    _by_patient: dict[int, dict[str, list[Appointment]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.as_of.tzinfo is None:
@@ -37,3 +38,16 @@ class RuleContext:
         if days not in self._windows:
             self._windows[days] = self.snapshot.upcoming(self.as_of, days)
         return self._windows[days]
+
+    def window_by_patient(self, days: int) -> dict[str, list[Appointment]]:
+        """Each patient's scheduled appointments in the window, earliest first (patients in window order)."""
+        if days not in self._by_patient:
+            grouped: dict[str, list[Appointment]] = {}
+            for apt in self.window(days):
+                grouped.setdefault(apt.patient_id, []).append(apt)
+            self._by_patient[days] = grouped
+        return self._by_patient[days]
+
+    def first_visits(self, days: int) -> list[tuple[Appointment, date]]:
+        """Each patient's first appointment in the window, with its local date."""
+        return [(apts[0], self.local_date(apts[0].start)) for apts in self.window_by_patient(days).values()]

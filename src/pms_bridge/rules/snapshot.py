@@ -138,7 +138,8 @@ class Snapshot:
             for doc in docs:
                 if doc.is_radiograph and doc.taken_date is not None:
                     kind = doc.radiograph_kind or RadiographKind.OTHER
-                    self.radiographs_by_patient[pid].append(RadiographOnFile(doc.taken_date, kind, f"document {doc.source_id}"))
+                    film = RadiographOnFile(doc.taken_date, kind, f"document {doc.source_id}")
+                    self.radiographs_by_patient[pid].append(film)
         for pid, procs in self.procedures_by_patient.items():
             for proc in procs:
                 kind = radiograph_kind_of_procedure(proc.code)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from pms_bridge.model.enums import FormKind
-from pms_bridge.rules.catalog.radiographs import RecencySettings, first_visits, visit_finding
+from pms_bridge.rules.common import RecencySettings, visit_finding
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.dates import months_before
 from pms_bridge.rules.finding import Finding
@@ -32,12 +32,12 @@ def completed_forms(ctx: RuleContext, patient_id: str, kind: FormKind) -> list[d
     settings=WindowSettings,
 )
 def new_patient_forms_missing(ctx: RuleContext, settings: WindowSettings) -> Iterator[Finding]:
-    for apt, _ in first_visits(ctx, settings.window_days):
+    for apt, _ in ctx.first_visits(settings.window_days):
         pid = apt.patient_id
         if not ctx.snapshot.is_new_patient(pid, ctx.today) or completed_forms(ctx, pid, FormKind.REGISTRATION):
             continue
-        yield visit_finding(ctx, "FRM001", apt, "patient", "New patient has no registration form",
-                            "no completed registration form on file.")
+        yield visit_finding(ctx, "FRM001", apt, "New patient has no registration form",
+                            "no completed registration form on file.", subject_type="patient")
 
 
 @rule(
@@ -53,15 +53,15 @@ def new_patient_forms_missing(ctx: RuleContext, settings: WindowSettings) -> Ite
     settings=RecencySettings,
 )
 def health_history_outdated(ctx: RuleContext, settings: RecencySettings) -> Iterator[Finding]:
-    for apt, when in first_visits(ctx, settings.window_days):
+    for apt, when in ctx.first_visits(settings.window_days):
         since = months_before(when, settings.months)
         done = completed_forms(ctx, apt.patient_id, FormKind.HEALTH_HISTORY)
         if done and done[0] >= since:
             continue
         last = done[0].isoformat() if done else None
         yield visit_finding(
-            ctx, "FRM002", apt, "patient",
+            ctx, "FRM002", apt,
             f"Health history older than {settings.months} months" if done else "No health history on file",
             f"last health history {last or 'never'}; needs one completed on or after {since.isoformat()}.",
-            last_completed=last, since=since.isoformat(),
+            subject_type="patient", data={"last_completed": last, "since": since.isoformat()},
         )

@@ -14,19 +14,10 @@ from pydantic import Field
 
 from pms_bridge.model import Appointment, Coverage, Verification
 from pms_bridge.model.enums import VerificationKind, VerificationResult
+from pms_bridge.rules.common import visit_finding
 from pms_bridge.rules.context import RuleContext
-from pms_bridge.rules.dates import day_before, not_before
 from pms_bridge.rules.finding import Finding
 from pms_bridge.rules.registry import RuleSettings, WindowSettings, rule
-
-
-def appointments_by_patient(ctx: RuleContext, days: int) -> dict[str, list[Appointment]]:
-    """Each patient's scheduled appointments in the window, earliest first."""
-    found: dict[str, list[Appointment]] = {}
-    for apt in ctx.window(days):
-        found.setdefault(apt.patient_id, []).append(apt)
-    return found
-
 
 _ORDINALS = {1: "Primary", 2: "Secondary"}
 
@@ -39,19 +30,11 @@ def _plan_label(cov: Coverage) -> str:
 
 def _coverage_finding(ctx: RuleContext, code: str, cov: Coverage, apt: Appointment, title: str, detail: str,
                       **data: Any) -> Finding:
-    when = ctx.local_date(apt.start)
-    return Finding(
-        rule=code,
-        subject_type="coverage",
-        subject_id=cov.source_id,
-        patient_id=cov.patient_id,
-        appointment_id=apt.source_id,
-        title=title,
-        detail=f"{_ORDINALS.get(cov.ordinal, f'Coverage #{cov.ordinal}')} {_plan_label(cov)}: {detail} "
-        f"Next visit {apt.start.astimezone(ctx.tz):%a %b %-d %H:%M}.",
-        due=not_before(day_before(when), ctx.today),
-        data={"ordinal": cov.ordinal, "carrier": cov.carrier_name, "plan": cov.plan_name,
-              "appointment_date": when.isoformat(), **data},
+    return visit_finding(
+        ctx, code, apt, title,
+        f"{_ORDINALS.get(cov.ordinal, f'Coverage #{cov.ordinal}')} {_plan_label(cov)}: {detail}",
+        subject_type="coverage", subject_id=cov.source_id,
+        data={"ordinal": cov.ordinal, "carrier": cov.carrier_name, "plan": cov.plan_name, **data},
     )
 
 
@@ -90,7 +73,7 @@ def _inactive_on(cov: Coverage, when: date) -> str | None:
     settings=WindowSettings,
 )
 def insurance_inactive(ctx: RuleContext, settings: WindowSettings) -> Iterator[Finding]:
-    for pid, apts in appointments_by_patient(ctx, settings.window_days).items():
+    for pid, apts in ctx.window_by_patient(settings.window_days).items():
         for cov in _billed_coverages(ctx, pid):
             dated = [(apt, why) for apt in apts if (why := _inactive_on(cov, ctx.local_date(apt.start)))]
             if dated:
@@ -127,7 +110,7 @@ class INS002Settings(RuleSettings):
 )
 def insurance_not_verified(ctx: RuleContext, settings: INS002Settings) -> Iterator[Finding]:
     oldest = ctx.today - timedelta(days=settings.max_age_days)
-    for pid, apts in appointments_by_patient(ctx, settings.days_ahead).items():
+    for pid, apts in ctx.window_by_patient(settings.days_ahead).items():
         for cov in _billed_coverages(ctx, pid):
             latest = _latest_eligibility(ctx, cov)
             if latest is not None and latest.verified_on >= oldest:
@@ -150,7 +133,7 @@ def insurance_not_verified(ctx: RuleContext, settings: INS002Settings) -> Iterat
     settings=WindowSettings,
 )
 def insurance_incomplete(ctx: RuleContext, settings: WindowSettings) -> Iterator[Finding]:
-    for pid, apts in appointments_by_patient(ctx, settings.window_days).items():
+    for pid, apts in ctx.window_by_patient(settings.window_days).items():
         for cov in ctx.snapshot.coverages_by_patient.get(pid, []):
             missing = [
                 what for what, value in (

@@ -1,65 +1,25 @@
-"""XR: radiographs on file for new and referred patients and for the procedures that need them.
-
-Also the helpers the visit-level rules share (FRM imports them; defined here so
-that XR registers before FRM whatever order the catalog is imported in): each
-patient's first appointment in the window, and a finding tied to one visit.
-"""
+"""XR: radiographs on file for new and referred patients and for the procedures that need them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from pms_bridge.model import Appointment
 from pms_bridge.model.enums import RadiographKind, ReferralDirection
-from pms_bridge.rules.codes import CodeSet, validate_code_spec
+from pms_bridge.rules.codes import CodeSet, CodeSpec
+from pms_bridge.rules.common import RecencySettings, visit_finding
 from pms_bridge.rules.context import RuleContext
-from pms_bridge.rules.dates import day_before, months_before, not_before
+from pms_bridge.rules.dates import months_before
 from pms_bridge.rules.defaults import default_radiograph_needs
-from pms_bridge.rules.finding import Finding, SubjectType
+from pms_bridge.rules.finding import Finding
 from pms_bridge.rules.registry import WindowSettings, rule
 from pms_bridge.rules.snapshot import RadiographOnFile
 
-# -- shared by the visit-level rules (XR001, XR002, FRM001, FRM002) ----------------------------
-
-
-class RecencySettings(WindowSettings):
-    months: int = Field(default=12, ge=1, le=120, description="What is on file must be this many months old or newer "
-                        "on the appointment date.")
-
-
-def first_visits(ctx: RuleContext, window_days: int) -> Iterator[tuple[Appointment, date]]:
-    """Each patient's first appointment in the window, with its local date (in window order)."""
-    seen: set[str] = set()
-    for apt in ctx.window(window_days):
-        if apt.patient_id not in seen:
-            seen.add(apt.patient_id)
-            yield apt, ctx.local_date(apt.start)
-
-
-def visit_finding(ctx: RuleContext, code: str, apt: Appointment, subject: SubjectType, title: str, detail: str,
-                  **data: Any) -> Finding:
-    """A finding about a patient (``subject="patient"``) or one appointment, due the day before the visit."""
-    when = ctx.local_date(apt.start)
-    return Finding(
-        rule=code,
-        subject_type=subject,
-        subject_id=apt.patient_id if subject == "patient" else apt.source_id,
-        patient_id=apt.patient_id,
-        appointment_id=apt.source_id,
-        title=title,
-        detail=f"Visit {apt.start.astimezone(ctx.tz):%a %b %-d %H:%M}: {detail}",
-        due=not_before(day_before(when), ctx.today),
-        data={"appointment_date": when.isoformat(), **data},
-    )
-
-
 # -- XR --------------------------------------------------------------------------------------
 
-CodeSpec = Annotated[str, AfterValidator(validate_code_spec)]
 _KIND_NAMES = {RadiographKind.FMX: "FMX", RadiographKind.CBCT: "CBCT", RadiographKind.OTHER: "other radiograph"}
 
 
@@ -99,7 +59,7 @@ class XR001Settings(RecencySettings):
 )
 def radiographs_missing(ctx: RuleContext, settings: XR001Settings) -> Iterator[Finding]:
     edge = ctx.today - timedelta(days=settings.lookback_days)
-    for apt, when in first_visits(ctx, settings.window_days):
+    for apt, when in ctx.first_visits(settings.window_days):
         pid = apt.patient_id
         referred = any(
             r.direction == ReferralDirection.IN and r.referral_date is not None and edge <= r.referral_date <= ctx.today
@@ -112,10 +72,11 @@ def radiographs_missing(ctx: RuleContext, settings: XR001Settings) -> Iterator[F
         if newest is not None and newest >= since:
             continue
         yield visit_finding(
-            ctx, "XR001", apt, "patient",
+            ctx, "XR001", apt,
             f"No x-rays on file for a {'referred' if referred else 'new'} patient",
             f"newest radiograph {_iso(newest) or 'none'}; needs one taken on or after {since.isoformat()}.",
-            newest_radiograph=_iso(newest), since=since.isoformat(), referred=referred,
+            subject_type="patient",
+            data={"newest_radiograph": _iso(newest), "since": since.isoformat(), "referred": referred},
         )
 
 
@@ -177,5 +138,5 @@ def radiographs_outdated_for_procedure(ctx: RuleContext, settings: XR002Settings
             items = list(unmet.values())
             title = items[0]["text"] + (f" (+{len(items) - 1} more)" if len(items) > 1 else "")
             detail = "; ".join(f"{u['text']} (newest {u['newest'] or 'none'})" for u in items) + "."
-            yield visit_finding(ctx, "XR002", apt, "appointment", title, detail,
-                                unmet=[{k: v for k, v in u.items() if k != "text"} for u in items])
+            yield visit_finding(ctx, "XR002", apt, title, detail,
+                                data={"unmet": [{k: v for k, v in u.items() if k != "text"} for u in items]})

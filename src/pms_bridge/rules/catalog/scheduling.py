@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from pms_bridge.model import Appointment, Procedure
 from pms_bridge.model.enums import ProviderKind
 from pms_bridge.rules.codes import CodeSet, validate_code_spec
+from pms_bridge.rules.common import visit_finding
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.dates import day_before, not_before
 from pms_bridge.rules.defaults import default_hygienist_codes, default_minutes
@@ -36,18 +37,10 @@ def _codes_of(ctx: RuleContext, apt: Appointment) -> list[str]:
 def _finding(
     ctx: RuleContext, code: str, apt: Appointment, proc: Procedure | None, title: str, detail: str, data: dict[str, Any]
 ) -> Finding:
-    """A finding about an appointment in the window (or one of its procedures), due the day before it."""
-    return Finding(
-        rule=code,
-        subject_type="procedure" if proc else "appointment",
-        subject_id=proc.source_id if proc else apt.source_id,
-        patient_id=apt.patient_id,
-        appointment_id=apt.source_id,
-        title=title,
-        detail=f"{apt.start.astimezone(ctx.tz):%a %b %-d %H:%M}: {detail}",
-        due=not_before(day_before(ctx.local_date(apt.start)), ctx.today),
-        data=data,
-    )
+    """A finding about an appointment in the window (or one of its procedures)."""
+    if proc is None:
+        return visit_finding(ctx, code, apt, title, detail, data=data)
+    return visit_finding(ctx, code, apt, title, detail, subject_type="procedure", subject_id=proc.source_id, data=data)
 
 
 # ------------------------------------------------------------------ SCH001

@@ -1,0 +1,53 @@
+"""Pieces several rule families share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from pms_bridge.model import Appointment
+from pms_bridge.rules.context import RuleContext
+from pms_bridge.rules.dates import day_before, not_before
+from pms_bridge.rules.finding import Finding, SubjectType
+from pms_bridge.rules.registry import WindowSettings
+
+
+class RecencySettings(WindowSettings):
+    months: int = Field(
+        default=12,
+        ge=1,
+        le=120,
+        description="What is on file must be this many months old or newer on the appointment date.",
+    )
+
+
+def visit_finding(
+    ctx: RuleContext,
+    code: str,
+    apt: Appointment,
+    title: str,
+    detail: str,
+    *,
+    subject_type: SubjectType = "appointment",
+    subject_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Finding:
+    """A finding about one upcoming visit, due the day before it.
+
+    The subject is the appointment unless given; ``subject_type="patient"`` defaults to the patient's id.
+    """
+    when = ctx.local_date(apt.start)
+    if subject_id is None:
+        subject_id = apt.patient_id if subject_type == "patient" else apt.source_id
+    return Finding(
+        rule=code,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        patient_id=apt.patient_id,
+        appointment_id=apt.source_id,
+        title=title,
+        detail=f"Visit {apt.start.astimezone(ctx.tz):%a %b %-d %H:%M}: {detail}",
+        due=not_before(day_before(when), ctx.today),
+        data={"appointment_date": when.isoformat(), **(data or {})},
+    )
