@@ -176,3 +176,44 @@ def test_rules_command_formats() -> None:
     assert data[0]["settings"]["window_days"]["default"] == 14
     assert invoke("rules", "--format", "markdown").output.startswith("# Rule reference")
     assert runner.invoke(app, ["rules", "--format", "xml"]).exit_code == 2
+
+
+def test_tasks_export_dismiss_and_history(tmp_path: Path, write_config) -> None:
+    config = write_config(write_export(tmp_path / "exports"))
+    invoke("run", "--config", str(config), "--as-of", "2026-03-02T08:00")
+    tasks = json.loads(invoke("tasks", "--config", str(config), "--format", "json").output)
+    assert tasks and all(t["status"] == "open" for t in tasks)
+    key = tasks[0]["key"]
+
+    result = invoke("tasks", "dismiss", key, "--config", str(config), "--reason", "handled at the desk")
+    assert result.exit_code == 0 and "Dismissed" in result.output
+    still_open = json.loads(invoke("tasks", "--config", str(config)).output)
+    assert key not in {t["key"] for t in still_open} and len(still_open) == len(tasks) - 1
+    everything = json.loads(invoke("tasks", "--config", str(config), "--status", "all").output)
+    assert next(t for t in everything if t["key"] == key)["reason"] == "handled at the desk"
+
+    history = invoke("tasks", "history", key, "--config", str(config))
+    assert "dismissed" in history.output and "new finding" in history.output
+    assert runner.invoke(app, ["tasks", "dismiss", "NOPE:x:1", "--config", str(config), "--reason", "x"]).exit_code == 1
+
+    csv_text = invoke("tasks", "--config", str(config), "--format", "csv", "--role", "patient").output
+    assert csv_text.splitlines()[0].startswith("key,rule,name,status")
+    assert all(",patient," in line for line in csv_text.splitlines()[1:])
+
+
+def test_tasks_html_file_is_owner_only(tmp_path: Path, write_config) -> None:
+    config = write_config(write_export(tmp_path / "exports"))
+    invoke("run", "--config", str(config))
+    target = tmp_path / "lists" / "tasks.html"
+    result = invoke("tasks", "--config", str(config), "--format", "html", "--output", str(target))
+    assert result.exit_code == 0
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert "<html" in target.read_text().lower()
+
+
+def test_schema_tasks_is_valid_json_schema() -> None:
+    import jsonschema
+
+    schema = json.loads(invoke("schema", "tasks").output)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["type"] == "array"

@@ -26,6 +26,18 @@ path = "exports"
 
 [store]
 path = "state/sample-family-dental.sqlite"
+
+[roles]                       # who works each coordinator role's tasks
+patient = "Front desk (patient coordinator)"
+financial = "Billing (financial coordinator)"
+
+[[sinks]]                     # the task list to open in a browser or print
+type = "html"
+path = "out/tasks.html"
+
+[[sinks]]                     # the same tasks for other tools
+type = "json"
+path = "out/tasks.json"
 """
 
 

@@ -18,6 +18,7 @@ from pms_bridge.cli.summary import print_sync_report
 from pms_bridge.config import Config, load_config
 from pms_bridge.logs import configure_logging
 from pms_bridge.cli.findings import print_catalog, print_counts, print_findings, print_findings_json
+from pms_bridge.cli.tasks import print_task_report, tasks_app
 from pms_bridge.pipeline import SyncReport, check_only, parse_as_of, run_sync
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="Print the JSON Schema of pms-bridge's files (for editors and validators).")
 app.add_typer(schema_app, name="schema")
+app.add_typer(tasks_app, name="tasks")
 
 out = Console()
 err = Console(stderr=True)
@@ -86,6 +88,15 @@ def _sync_with_progress(config: Config, as_of_text: str | None, command: str, ch
         return run_sync(config, as_of, command=command, progress=show, check=check)
 
 
+def _print_run(report: SyncReport, cfg: Config) -> None:
+    print_sync_report(out, report, cfg.practice.timezone)
+    if report.checks is not None:
+        print_counts(out, report.checks)
+    if report.tasks is not None:
+        print_task_report(out, report.tasks)
+    out.print(f"Result: {'[yellow]PARTIAL[/yellow] (exit code 4)' if report.status == 'partial' else '[green]OK[/green]'}")
+
+
 @app.command()
 @handle_errors
 def run(
@@ -102,9 +113,7 @@ def run(
     configure_logging(verbose)
     cfg = load_config(config)
     report = _sync_with_progress(cfg, as_of, "run")
-    print_sync_report(out, report, cfg.practice.timezone)
-    if report.checks is not None:
-        print_counts(out, report.checks)
+    _print_run(report, cfg)
     raise typer.Exit(4 if report.status == "partial" else 0)
 
 
@@ -127,9 +136,7 @@ def demo(
     config_path = prepare_demo(output, patients, seed)
     cfg = load_config(config_path)
     report = _sync_with_progress(cfg, DEMO_AS_OF.isoformat(), "demo")
-    print_sync_report(out, report, cfg.practice.timezone)
-    if report.checks is not None:
-        print_counts(out, report.checks)
+    _print_run(report, cfg)
     out.print()
     # soft_wrap: paths and commands stay on one line, so they can be copied.
     out.print(f"Sample exports: {output / 'exports'}", soft_wrap=True)
@@ -137,7 +144,8 @@ def demo(
     out.print(f"Config:         {config_path}", soft_wrap=True)
     out.print(f"Store:          {cfg.resolve(cfg.store.path) if cfg.store.path else cfg.store.url}", soft_wrap=True)
     out.print(f"Run it again:   pms-bridge run --config {config_path} --as-of {DEMO_AS_OF.isoformat()}", soft_wrap=True)
-    out.print(f"See findings:   pms-bridge check --config {config_path} --as-of {DEMO_AS_OF.isoformat()}", soft_wrap=True)
+    out.print(f"Task list:      {output / 'out' / 'tasks.html'}  (open it in a browser)", soft_wrap=True)
+    out.print(f"Tasks as JSON:  pms-bridge tasks --config {config_path} --format json", soft_wrap=True)
     raise typer.Exit(4 if report.status == "partial" else 0)
 
 
@@ -289,6 +297,14 @@ def schema_canonical() -> None:
     from pms_bridge.mapping.docs import canonical_csv_reference
 
     print(canonical_csv_reference())
+
+
+@schema_app.command("tasks")
+def schema_tasks() -> None:
+    """JSON Schema of the tasks JSON (`pms-bridge tasks --format json`, the json sink)."""
+    from importlib import resources
+
+    print(resources.files("pms_bridge.sinks").joinpath("tasks.schema.json").read_text(encoding="utf-8"), end="")
 
 
 @schema_app.command("config")

@@ -65,5 +65,3 @@ def print_sync_report(console: Console, report: SyncReport, timezone: str) -> No
             f"[yellow]{report.quarantined:,} row(s) quarantined[/yellow] (stored data kept; the rest of the run went on). "
             "See them with: pms-bridge quarantine --config FILE"
         )
-    status = {"ok": "[green]OK[/green]", "partial": "[yellow]PARTIAL[/yellow] (exit code 4)"}[report.status]
-    console.print(f"Result: {status}")

@@ -106,13 +106,27 @@ class RulesSection(BaseModel):
         return self.tables().get(code, {})
 
 
+FILE_SINKS = ("json", "csv", "html")
+Role = Literal["patient", "scheduling", "treatment", "financial", "clinical"]
+TaskStatusName = Literal["open", "resolved", "dismissed", "expired"]
+
+
 class SinkSection(BaseModel):
     """One destination for tasks; each type's own keys are checked by that sink."""
 
     model_config = ConfigDict(extra="allow")
 
     type: Literal["json", "csv", "html", "opendental-tasks", "opendental-commlog"]
-    path: Path | None = None
+    path: Path | None = Field(default=None, description="File to write (json, csv, html sinks).")
+    status: list[TaskStatusName] = Field(
+        default_factory=lambda: ["open"], description="Which tasks the file lists (default: open ones)."
+    )
+
+    @model_validator(mode="after")
+    def _file_needs_path(self) -> SinkSection:
+        if self.type in FILE_SINKS and self.path is None:
+            raise ValueError(f"a {self.type} sink needs 'path', the file to write")
+        return self
 
 
 class Config(_Section):
@@ -121,6 +135,9 @@ class Config(_Section):
     mapping: MappingOverrides = Field(default_factory=MappingOverrides)
     store: StoreSection
     rules: RulesSection = Field(default_factory=RulesSection)
+    roles: dict[Role, str] = Field(
+        default_factory=dict, description="Who works each coordinator role's tasks (a person or team name)."
+    )
     sinks: list[SinkSection] = Field(default_factory=list)
 
     # Folder of the config file: relative paths in it are relative to this.

@@ -15,6 +15,7 @@ class CheckReport:
     as_of: datetime
     rules: list[str]  # codes evaluated, catalog order
     findings: list[Finding] = field(default_factory=list)
+    snapshot: Snapshot | None = field(default=None, repr=False)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(self.rules, 0)
@@ -28,4 +29,4 @@ def check_store(config: Config, store: Store, as_of: datetime) -> CheckReport:
     snapshot = Snapshot.from_store(store)
     chosen = [r.code for r in select_rules(config.rules.select, config.rules.ignore)]
     findings = evaluate(snapshot, as_of, config.rules.select, config.rules.ignore, config.rules.tables())
-    return CheckReport(as_of=as_of, rules=chosen, findings=findings)
+    return CheckReport(as_of=as_of, rules=chosen, findings=findings, snapshot=snapshot)

@@ -29,6 +29,25 @@ class ResourceReport:
 
 
 @dataclass
+class SinkResult:
+    type: str
+    target: str  # a file path (never a URL with credentials)
+    tasks: int = 0
+    error: str | None = None
+
+
+@dataclass
+class TaskReport:
+    counts: dict[str, int]  # opened / updated / resolved / expired / reopened / unchanged
+    open_tasks: int
+    sinks: list[SinkResult] = field(default_factory=list)
+
+    @property
+    def push_failures(self) -> int:
+        return sum(1 for s in self.sinks if s.error)
+
+
+@dataclass
 class SyncReport:
     run_id: int
     mapping: str
@@ -40,6 +59,7 @@ class SyncReport:
     data_as_of: datetime | None = None
     as_of: datetime | None = None
     checks: CheckReport | None = None
+    tasks: TaskReport | None = None
 
     @property
     def quarantined(self) -> int:
@@ -51,7 +71,8 @@ class SyncReport:
 
     @property
     def status(self) -> str:
-        return "partial" if self.quarantined or self.failed else "ok"
+        pushes_failed = self.tasks is not None and self.tasks.push_failures > 0
+        return "partial" if self.quarantined or self.failed or pushes_failed else "ok"
 
     def to_summary(self) -> dict[str, Any]:
         """JSON-able summary stored with the run."""
@@ -62,6 +83,12 @@ class SyncReport:
             "data_as_of": self.data_as_of.isoformat() if self.data_as_of else None,
             "quarantined": self.quarantined,
             "findings": self.checks.counts() if self.checks else None,
+            "tasks": (
+                {**self.tasks.counts, "open": self.tasks.open_tasks, "push_failures": self.tasks.push_failures}
+                if self.tasks
+                else None
+            ),
+            "sinks": [s.__dict__ for s in self.tasks.sinks] if self.tasks else [],
             "snapshot": self.snapshot_counts,
             "resources": [
                 {

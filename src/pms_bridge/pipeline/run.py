@@ -8,7 +8,9 @@ from pms_bridge.config import Config, ConfigError
 from pms_bridge.connectors import FileConnector, load_connector_spec
 from pms_bridge.mapping import load_mapping
 from pms_bridge.pipeline.check import CheckReport, check_store
-from pms_bridge.pipeline.report import SyncReport
+from pms_bridge.ledger import Ledger
+from pms_bridge.pipeline.report import SyncReport, TaskReport
+from pms_bridge.pipeline.tasks import list_meta, patient_names, update_ledger, write_sinks
 from pms_bridge.pipeline.sync import Progress, sync
 from pms_bridge.store import Store
 
@@ -69,10 +71,24 @@ def run_sync(
         if check:
             report.checks = check_store(config, store, as_of or now_at_practice(config))
             report.as_of = report.checks.as_of
+            report.tasks = _work_tasks(config, store, report, run_id)
         store.finish_run(run_id, report.status, report.to_summary())
         return report
     finally:
         store.close()
+
+
+def _work_tasks(config: Config, store: Store, report: SyncReport, run_id: int) -> TaskReport:
+    """Findings into the ledger, then the task lists out to the sinks."""
+    assert report.checks is not None and report.checks.snapshot is not None
+    snapshot = report.checks.snapshot
+    # With a table that could not be read, a missing finding proves nothing: close no task.
+    update = update_ledger(store, report.checks, snapshot, run_id, not report.failed, dict(config.roles))
+    tasks = Ledger(store).tasks()
+    names = patient_names(snapshot.patients.values())
+    meta = list_meta(config, store, names, report.checks.as_of, sync=report)
+    sinks = write_sinks(config, tasks, meta)
+    return TaskReport(update.counts, sum(1 for t in tasks if t.status == "open"), sinks)
 
 
 def check_only(config: Config, as_of: datetime | None) -> tuple[CheckReport, datetime | None]:

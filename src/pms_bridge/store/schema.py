@@ -150,6 +150,52 @@ quarantine = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# The task ledger: one row per task key, and every transition of every task.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("practice", String(63), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("rule", String(16), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("severity", String(8), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("assignee", Text),
+    Column("patient_id", String(64), nullable=False),
+    Column("appointment_id", String(64)),
+    Column("appointment_at", UTCDateTime),
+    Column("subject_type", String(16), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("fix", Text, nullable=False),
+    Column("due", Date, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("reason", Text),
+    # What the task is about, materially: a dismissed task reopens only when this changes.
+    Column("fingerprint", String(200), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("last_run", BigInteger, nullable=False),
+)
+
+task_history = Table(
+    "task_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("practice", String(63), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("run_id", BigInteger),  # None: a person's action outside a run
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_status", String(16)),  # None: created
+    Column("to_status", String(16), nullable=False),
+    Column("cause", Text, nullable=False),
+    Column("changes", JSON),  # fields that changed on an update
+    Index("ix_task_history_key", "practice", "key"),
+)
+
 schema_info = Table(
     "schema_info",
     metadata,

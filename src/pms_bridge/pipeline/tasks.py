@@ -1,0 +1,115 @@
+"""After the checks: findings into the task ledger, then the task lists out to the sinks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import structlog
+
+from pms_bridge.config import Config
+from pms_bridge.ledger import Ledger, LedgerUpdate, Task, reconcile
+from pms_bridge.model import Patient
+from pms_bridge.pipeline.check import CheckReport
+from pms_bridge.pipeline.report import SinkResult, SyncReport
+from pms_bridge.rules import Snapshot
+from pms_bridge.sinks import ListMeta, render, write_private
+from pms_bridge.store import Store
+
+log = structlog.get_logger("pms_bridge.tasks")
+
+
+def update_ledger(
+    store: Store, check: CheckReport, snapshot: Snapshot, run_id: int, allow_close: bool, assignees: dict[str, str]
+) -> LedgerUpdate:
+    ledger = Ledger(store)
+    existing = {t.key: t for t in ledger.tasks()}
+    starts = {aid: apt.start for aid, apt in snapshot.appointments.items()}
+    update = reconcile(
+        existing,
+        check.findings,
+        as_of=check.as_of,
+        tz=snapshot.tz,
+        evaluated_rules=set(check.rules),
+        appointment_starts=starts,
+        assignees=assignees,
+        allow_close=allow_close,
+        fingerprints=ledger.fingerprints(),
+    )
+    ledger.apply(update, run_id, check.as_of)
+    return update
+
+
+def patient_names(patients: Iterable[Patient]) -> dict[str, str]:
+    """Display names for the HTML list ("Last, First (Preferred)")."""
+    names = {}
+    for p in patients:
+        name = ", ".join(part for part in (p.last_name, p.first_name) if part)
+        if p.preferred_name and p.preferred_name != p.first_name:
+            name = f"{name} ({p.preferred_name})"
+        if name:
+            names[p.source_id] = name
+    return names
+
+
+def stored_patient_names(store: Store) -> dict[str, str]:
+    fields = set(Patient.model_fields)
+    return patient_names(
+        Patient.model_validate({k: v for k, v in row.items() if k in fields and v is not None})
+        for row in store.rows("patient")
+    )
+
+
+def list_meta(
+    config: Config,
+    store: Store,
+    names: dict[str, str],
+    generated_at: datetime,
+    sync: SyncReport | None = None,
+) -> ListMeta:
+    """Header facts of a task list: from this run's sync report, or else the store's latest run."""
+    if sync is not None:
+        finished, status, quarantined = sync.finished_at, sync.status, sync.quarantined
+        failed = [r.source or r.resource for r in sync.failed]
+    else:
+        runs = [r for r in store.list_runs(5) if r.status != "running"]
+        last = runs[0] if runs else None
+        summary = last.summary if last else {}
+        finished, status = (last.finished_at, last.status) if last else (None, None)
+        quarantined = int(summary.get("quarantined") or 0)
+        failed = [r.get("source") or r["resource"] for r in summary.get("resources", []) if r.get("error")]
+    return ListMeta(
+        practice_name=config.practice.name,
+        timezone=config.practice.timezone,
+        generated_at=generated_at,
+        data_as_of=store.data_as_of(),
+        last_sync_at=finished,
+        sync_status=status,
+        quarantined=quarantined,
+        failed_sources=failed,
+        patient_names=names,
+    )
+
+
+def select_tasks(tasks: list[Task], statuses: list[str] | None, role: str | None) -> list[Task]:
+    return [t for t in tasks if (statuses is None or t.status in statuses) and (role is None or t.role == role)]
+
+
+def write_sinks(config: Config, tasks: list[Task], meta: ListMeta) -> list[SinkResult]:
+    results = []
+    for sink in config.sinks:
+        if sink.path is None:
+            # Open Dental task lists and commlogs arrive with the API connector.
+            results.append(SinkResult(sink.type, sink.type, error="this sink type is not available in this version"))
+            log.warning("sink.unavailable", sink=sink.type)
+            continue
+        path = config.resolve(sink.path)
+        chosen = select_tasks(tasks, list(sink.status), None)
+        text = render(sink.type, chosen, meta)
+        try:
+            write_private(path, text)
+            results.append(SinkResult(sink.type, str(path), len(chosen)))
+        except OSError as exc:
+            results.append(SinkResult(sink.type, str(path), error=f"cannot write: {exc.strerror}"))
+            log.warning("sink.failed", sink=sink.type, error=exc.strerror)
+    return results
