@@ -31,11 +31,11 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def practice(pristine: Path, tmp_path: Path, store_url: str):  # noqa: ANN201
+def sample_practice(pristine: Path, tmp_path: Path, store_url: str, practice):  # noqa: ANN001, ANN201
     export = tmp_path / "exports"
     shutil.copytree(pristine, export)
     config = tmp_path / "practice.toml"
-    key = f"ledger-{tmp_path.name[-8:]}".lower().replace("_", "-")
+    key = practice.key  # unique per test: a shared PostgreSQL keeps earlier sessions' rows
     config.write_text(
         f'[practice]\nname = "Ledger Dental"\nkey = "{key}"\ntimezone = "America/Chicago"\n'
         f'[source]\nconnector = "csv"\nmapping = "opendental"\npath = "exports"\n[store]\nurl = "{store_url}"\n'
@@ -78,8 +78,8 @@ def _edit(path: Path, key_col: str, key: str, changes: dict[str, str]) -> None:
         writer.writerows(rows)
 
 
-def test_rerunning_the_same_data_opens_nothing_new(practice) -> None:
-    export, config = practice
+def test_rerunning_the_same_data_opens_nothing_new(sample_practice) -> None:
+    export, config = sample_practice
     first = _run(config)
     second = _run(config)
     assert first.tasks.counts["opened"] == len(first.checks.findings) > 0
@@ -90,8 +90,8 @@ def test_rerunning_the_same_data_opens_nothing_new(practice) -> None:
     store.close()
 
 
-def test_fixed_problems_resolve_new_ones_open_dismissed_stay(practice) -> None:
-    export, config = practice
+def test_fixed_problems_resolve_new_ones_open_dismissed_stay(sample_practice) -> None:
+    export, config = sample_practice
     _run(config)
     store, ledger = _ledger(config)
     before = {t.key: t for t in ledger.tasks(["open"])}
@@ -132,8 +132,8 @@ def test_fixed_problems_resolve_new_ones_open_dismissed_stay(practice) -> None:
     assert all(after[k].status == "open" for k in before if k not in resolved and k != dismissed)
 
 
-def test_exports_follow_the_contract_and_are_private(practice) -> None:
-    export, config = practice
+def test_exports_follow_the_contract_and_are_private(sample_practice) -> None:
+    export, config = sample_practice
     report = _run(config)
     out = config.parent / "out"
     data = json.loads((out / "tasks.json").read_text())
@@ -149,8 +149,8 @@ def test_exports_follow_the_contract_and_are_private(practice) -> None:
     assert not any(f'"{n}"' in text or f",{n}," in text for n in names), "patient names leaked into exports"
 
 
-def test_history_records_every_transition(practice) -> None:
-    export, config = practice
+def test_history_records_every_transition(sample_practice) -> None:
+    export, config = sample_practice
     _run(config)
     store, ledger = _ledger(config)
     key = ledger.tasks(["open"])[0].key
@@ -162,8 +162,8 @@ def test_history_records_every_transition(practice) -> None:
     assert "duplicate of a phone task" in entries[1].cause
 
 
-def test_all_statuses_validate_against_the_schema(practice) -> None:
-    export, config = practice
+def test_all_statuses_validate_against_the_schema(sample_practice) -> None:
+    export, config = sample_practice
     _run(config)
     store, ledger = _ledger(config)
     ledger.dismiss(ledger.tasks(["open"])[0].key, "test", DEMO_AS_OF)
