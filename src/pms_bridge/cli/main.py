@@ -243,12 +243,17 @@ def runs(
         print(json.dumps(history, indent=2))
         return
     table = Table(title="Runs")
-    for header in ("run", "command", "started", "status", "quarantined", "data as of"):
+    for header in ("run", "command", "started (UTC)", "took", "status", "quarantined", "findings", "open tasks",
+                   "new / resolved"):
         table.add_column(header)
     for r in store.list_runs(limit):
+        took = f"{(r.finished_at - r.started_at).total_seconds():.0f}s" if r.finished_at else ""
+        findings = r.summary.get("findings") or {}
+        tasks = r.summary.get("tasks") or {}
         table.add_row(
-            str(r.id), r.command, r.started_at.strftime("%Y-%m-%d %H:%M UTC"), r.status,
-            str(r.summary.get("quarantined", "")), str(r.summary.get("data_as_of") or ""),
+            str(r.id), r.command, r.started_at.strftime("%Y-%m-%d %H:%M"), took, r.status,
+            str(r.summary.get("quarantined", "")), str(sum(findings.values())) if findings else "",
+            str(tasks.get("open", "")), f"{tasks['opened']} / {tasks['resolved']}" if tasks else "",
         )
     store.close()
     out.print(table)
