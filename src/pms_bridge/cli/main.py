@@ -243,9 +243,8 @@ def runs(
         print(json.dumps(history, indent=2))
         return
     table = Table(title="Runs")
-    for header in ("run", "command", "started (UTC)", "took", "status", "quarantined", "findings", "open tasks",
-                   "new / resolved"):
-        table.add_column(header)
+    for header in ("run", "command", "started UTC", "took", "status", "bad rows", "findings", "open", "new/resolved"):
+        table.add_column(header, no_wrap=header == "started UTC")
     for r in store.list_runs(limit):
         took = f"{(r.finished_at - r.started_at).total_seconds():.0f}s" if r.finished_at else ""
         findings = r.summary.get("findings") or {}
