@@ -82,7 +82,8 @@ def test_unreachable_source_exits_3(tmp_path: Path, write_config) -> None:
     assert result.exit_code == 3 and "Source unreachable" in result.output
 
 
-def test_api_connector_not_yet_available_exits_2(tmp_path: Path) -> None:
+def test_api_connector_without_its_keys_exits_2(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.delenv("OD_DEV", raising=False)
     config = tmp_path / "api.toml"
     config.write_text(
         '[practice]\nname = "x"\ntimezone = "UTC"\n[source]\nconnector = "opendental-api"\n'
@@ -90,7 +91,7 @@ def test_api_connector_not_yet_available_exits_2(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = runner.invoke(app, ["run", "--config", str(config)])
-    assert result.exit_code == 2 and "opendental-api" in result.output
+    assert result.exit_code == 2 and "environment variable OD_DEV" in result.output
 
 
 def test_runs_lists_history(tmp_path: Path, write_config) -> None:

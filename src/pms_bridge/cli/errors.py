@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from pms_bridge.config import ConfigError
 from pms_bridge.connectors import ConnectorSpecError, SourceUnavailable
+from pms_bridge.connectors.api_client import ApiConfigError
 from pms_bridge.mapping import MappingError
 from pms_bridge.pipeline import UnsupportedConnector
 from pms_bridge.store import StoreError
@@ -28,7 +29,7 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ConfigError, MappingError, ConnectorSpecError, StoreError, UnsupportedConnector) as exc:
+        except (ConfigError, MappingError, ConnectorSpecError, StoreError, UnsupportedConnector, ApiConfigError) as exc:
             _err.print(f"[red]Configuration problem:[/red] {escape(str(exc))}")
             raise typer.Exit(EXIT_CONFIG) from None
         except SourceUnavailable as exc:

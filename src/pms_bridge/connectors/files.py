@@ -118,8 +118,11 @@ class FileConnector:
                     return hit
         return None
 
-    def open(self, names: list[str]) -> SourceTable | None:
-        """The table exported under one of ``names``, or None when there is no such file."""
+    def open(self, names: list[str], cursor: str | None = None, patients: object = None) -> SourceTable | None:
+        """The table exported under one of ``names``, or None when there is no such file.
+
+        Exports are read whole: ``cursor`` and ``patients`` (for API connectors) do not apply.
+        """
         path = self.find(names)
         if path is None:
             return None

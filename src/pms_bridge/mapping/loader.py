@@ -42,11 +42,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise MappingError(f"{path}: not valid TOML: {exc}") from None
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def _deep_merge(base: dict[str, Any], override: dict[str, Any], parent: str = "") -> dict[str, Any]:
+    """Tables merge key by key, except a resource's field specs: an override replaces the whole spec."""
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and parent != "fields":
+            merged[key] = _deep_merge(merged[key], value, key)
         else:
             merged[key] = value
     return merged

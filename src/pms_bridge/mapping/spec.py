@@ -76,7 +76,8 @@ class FieldSpec(_Strict):
         if self.when:
             cols.add(self.when.column)
         for spec in self.inputs.values():
-            cols |= spec.columns()
+            if not spec.optional:
+                cols |= spec.columns()
         return cols
 
 

@@ -60,6 +60,7 @@ class SyncReport:
     as_of: datetime | None = None
     checks: CheckReport | None = None
     tasks: TaskReport | None = None
+    requests: int = 0  # API requests made (every attempt)
 
     @property
     def quarantined(self) -> int:
@@ -82,6 +83,7 @@ class SyncReport:
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "data_as_of": self.data_as_of.isoformat() if self.data_as_of else None,
             "quarantined": self.quarantined,
+            "requests": self.requests,
             "findings": self.checks.counts() if self.checks else None,
             "tasks": (
                 {**self.tasks.counts, "open": self.tasks.open_tasks, "push_failures": self.tasks.push_failures}

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pms_bridge.config import Config, ConfigError
-from pms_bridge.connectors import FileConnector, load_connector_spec
+from pms_bridge.connectors import ConnectorSpec, FileConnector, load_connector_spec
+from pms_bridge.connectors.api_client import ApiClient
+from pms_bridge.connectors.rest import RestConnector, make_client
 from pms_bridge.mapping import load_mapping
 from pms_bridge.pipeline.check import CheckReport, check_store
 from pms_bridge.ledger import Ledger
 from pms_bridge.pipeline.report import SyncReport, TaskReport
 from pms_bridge.pipeline.tasks import list_meta, patient_names, update_ledger, write_sinks
-from pms_bridge.pipeline.sync import Progress, sync
+from pms_bridge.pipeline.sync import Connector, Progress, sync
 from pms_bridge.store import Store
 
 
 class UnsupportedConnector(Exception):
-    """The config names a connector this version cannot run yet (exit code 2)."""
+    """The config asks for something this version cannot do (exit code 2)."""
 
 
 def parse_as_of(text: str, config: Config) -> datetime:
@@ -34,26 +37,44 @@ def now_at_practice(config: Config) -> datetime:
     return datetime.now(config.practice.practice().tz)
 
 
+def _mapping_name(config: Config, spec: ConnectorSpec) -> str:
+    if config.source.mapping:
+        return config.source.mapping
+    # The query route returns database-shaped rows: the table-export mapping reads them.
+    return "opendental" if config.source.read_route == "query" else spec.default_mapping
+
+
+def _connector(config: Config, spec: ConnectorSpec, http: dict[str, Any]) -> tuple[Connector, ApiClient | None]:
+    if spec.kind == "files":
+        return FileConnector(spec, config.source_path()), None
+    assert spec.rest is not None
+    client = make_client(spec, config.source, **http)
+    route = config.source.read_route or "resources"
+    mode = spec.rest.modes[config.source.mode or "cloud"]
+    default_page = spec.query.page_size if route == "query" and spec.query else mode.page_size
+    return RestConnector(spec, client, page_size=config.source.page_size or default_page, route=route), client
+
+
 def run_sync(
     config: Config,
     as_of: datetime | None,
     command: str = "run",
     progress: Progress | None = None,
     check: bool = False,
+    http: dict[str, Any] | None = None,
 ) -> SyncReport:
-    """Sync the source into the store; with ``check``, then evaluate the rules at ``as_of``."""
+    """Sync the source into the store; with ``check``, then evaluate the rules at ``as_of``.
+
+    ``http`` passes options to the API client (tests give it a fake clock and sleep).
+    """
     spec = load_connector_spec(config.source.connector)
-    if spec.kind != "files":
-        raise UnsupportedConnector(
-            f"connector {config.source.connector!r} is not available in this version; "
-            "use an export folder with connector = 'csv' or 'opendental-csv'"
-        )
-    mapping = load_mapping(config.source.mapping or spec.default_mapping, config.mapping, relative_to=config.base_dir)
+    mapping = load_mapping(_mapping_name(config, spec), config.mapping, relative_to=config.base_dir)
     store = Store.open(config.store_url(), config.practice.practice())
+    client: ApiClient | None = None
     try:
         run_id = store.start_run(command, as_of)
         try:
-            connector = FileConnector(spec, config.source_path())
+            connector, client = _connector(config, spec, http or {})
             report = sync(
                 connector,
                 mapping,
@@ -61,24 +82,28 @@ def run_sync(
                 run_id,
                 spec.name,
                 progress,
-                full_exports=config.source.export_mode == "full",
+                full_exports=spec.kind == "files" and config.source.export_mode == "full",
                 max_removal_fraction=config.source.max_removal_fraction,
+                today=(as_of or now_at_practice(config)).date(),
             )
+            report.as_of = as_of
+            if check:
+                report.checks = check_store(config, store, as_of or now_at_practice(config))
+                report.as_of = report.checks.as_of
+                report.tasks = _work_tasks(config, store, report, run_id, client)
+            report.requests = client.requests if client else 0
         except BaseException as exc:
             store.finish_run(run_id, "failed", {"error": type(exc).__name__})
             raise
-        report.as_of = as_of
-        if check:
-            report.checks = check_store(config, store, as_of or now_at_practice(config))
-            report.as_of = report.checks.as_of
-            report.tasks = _work_tasks(config, store, report, run_id)
         store.finish_run(run_id, report.status, report.to_summary())
         return report
     finally:
+        if client is not None:
+            client.close()
         store.close()
 
 
-def _work_tasks(config: Config, store: Store, report: SyncReport, run_id: int) -> TaskReport:
+def _work_tasks(config: Config, store: Store, report: SyncReport, run_id: int, client: ApiClient | None) -> TaskReport:
     """Findings into the ledger, then the task lists out to the sinks."""
     assert report.checks is not None and report.checks.snapshot is not None
     snapshot = report.checks.snapshot

@@ -8,12 +8,14 @@ after all its rows are stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
 
 import structlog
 
-from pms_bridge.connectors import FileConnector, SourceFileError, SourceTable, SourceUnavailable
+from pms_bridge.connectors import FileConnector, SourceFileError, SourceUnavailable
+from pms_bridge.connectors.api_client import ApiRequestError
 from pms_bridge.mapping import CompiledResource, FieldError, FileLevelError, LookupTables, MappingFile
 from pms_bridge.model import Record
 from pms_bridge.pipeline.report import ResourceReport, SyncReport
@@ -24,6 +26,20 @@ log = structlog.get_logger("pms_bridge.sync")
 Progress = Callable[[str, int], None]  # (resource, rows read so far)
 
 
+class Table(Protocol):
+    """One resource's rows, from a file or an API."""
+
+    source: str
+
+    def header(self) -> list[str]: ...
+    def chunks(self) -> Iterator[list[tuple[int, list[str]]]]: ...
+    def fingerprint(self) -> str: ...
+
+
+class Connector(Protocol):
+    def open(self, names: list[str], cursor: str | None = None, patients: Any = None) -> Table | None: ...
+
+
 def _row_shape_problem(row: list[str], width: int) -> str | None:
     if len(row) == width:
         return None
@@ -32,16 +48,18 @@ def _row_shape_problem(row: list[str], width: int) -> str | None:
     return f"row has {len(row)} cells, the header has {width} (a delimiter or quote inside a cell?)"
 
 
-def _load_lookups(connector: FileConnector, mapping: MappingFile, store: Store, report: SyncReport) -> LookupTables:
+def _load_lookups(connector: Connector, mapping: MappingFile, store: Store, report: SyncReport) -> LookupTables:
     for name, spec in mapping.lookups.items():
         entry = ResourceReport(resource=name, entity=None)
         report.resources.append(entry)
-        table = connector.open(mapping.lookup_files(name))
-        if table is None:
-            continue
-        entry.source = table.source
         try:
+            table = connector.open(mapping.lookup_files(name))
+            if table is None:
+                continue
+            entry.source = table.source
             header = table.header()
+            if not header:
+                continue  # no rows
             missing = [c for c in [spec.key, *spec.columns] if c not in header]
             if missing:
                 raise FileLevelError(f"{table.source}: missing column(s) {', '.join(missing)} (lookup {name})")
@@ -56,14 +74,14 @@ def _load_lookups(connector: FileConnector, mapping: MappingFile, store: Store, 
                     rows[cells[key_pos].strip()] = {c: cells[p] for c, p in positions}
                     entry.rows_read += 1
             store.save_references(name, rows)
-        except (FileLevelError, SourceFileError) as exc:
+        except (FileLevelError, SourceFileError, ApiRequestError) as exc:
             entry.error = str(exc)
-            log.warning("lookup.failed", lookup=name, source=table.source)
+            log.warning("lookup.failed", lookup=name, source=entry.source)
     return store.load_references(mapping.lookups)
 
 
 def _load_resource(
-    table: SourceTable,
+    table: Table,
     compiled: CompiledResource,
     lookups: LookupTables,
     store: Store,
@@ -73,6 +91,8 @@ def _load_resource(
 ) -> set[str]:
     """Load one file; returns the ids it holds (stored or quarantined)."""
     header = table.header()
+    if not header:
+        return set()  # an API resource with no (changed) rows
     bound = compiled.bind(header, table.source, lookups)
     seen: set[str] = set()  # ids stored from this file
     present: set[str] = set()  # ids the file holds, stored or not
@@ -145,8 +165,48 @@ def _remove_deleted(
     entry.removed = store.remove(entity, gone)
 
 
+# What the per-patient endpoints are fetched for: the rules' window and lookbacks.
+DETAIL_WINDOW_DAYS = 14
+DETAIL_FIRST_CONTACT_DAYS = 90
+DETAIL_REFERRAL_DAYS = 365
+
+
+class _Patients:
+    """The patients whose per-patient details the rules need, computed once when first asked."""
+
+    def __init__(self, store: Store, today: date) -> None:
+        self.store, self.today = store, today
+        self._ids: set[str] | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        if self._ids is None:
+            self._ids = self.store.patients_needing_detail(
+                self.today,
+                self.today + timedelta(days=DETAIL_WINDOW_DAYS),
+                self.today - timedelta(days=DETAIL_FIRST_CONTACT_DAYS),
+                self.today - timedelta(days=DETAIL_REFERRAL_DAYS),
+            )
+        return iter(sorted(self._ids))
+
+
+def _remove_deleted_in_window(connector: Connector, store: Store, today: date, entry: ResourceReport) -> None:
+    """Appointments deleted in the PMS vanish from the API: re-list the upcoming window and drop the missing."""
+    window_ids = getattr(connector, "window_ids", None)
+    if window_ids is None:
+        return
+    end = today + timedelta(days=DETAIL_WINDOW_DAYS)
+    listed = window_ids(today, end)
+    if listed is None:
+        return
+    stored = store.scheduled_appointment_ids(today, end)
+    gone = stored - listed
+    if gone:
+        entry.removed += store.remove("appointment", gone)
+        log.info("appointments.removed", count=len(gone))
+
+
 def sync(
-    connector: FileConnector,
+    connector: Connector,
     mapping: MappingFile,
     store: Store,
     run_id: int,
@@ -154,32 +214,39 @@ def sync(
     progress: Progress | None = None,
     full_exports: bool = True,
     max_removal_fraction: float = 0.1,
+    today: date | None = None,
 ) -> SyncReport:
     report = SyncReport(run_id=run_id, mapping=mapping.name, connector=connector_name, started_at=datetime.now(UTC))
-    tables = {name: connector.open(mapping.resource_files(name)) for name in mapping.resources}
-    if not any(tables.values()):
+    if isinstance(connector, FileConnector) and not any(
+        connector.find(mapping.resource_files(name)) for name in mapping.resources
+    ):
         expected = ", ".join(f"{mapping.resource_files(n)[0]}{connector.spec.extensions[0]}" for n in mapping.resources)
         raise SourceUnavailable(
             f"no export files for mapping {mapping.name!r} in {connector.folder}; expected files such as {expected}"
         )
+    today = today or datetime.now(store.practice.tz).date()
     lookups = _load_lookups(connector, mapping, store, report)
     tz = store.practice.tz
-    for name, table in tables.items():
+    patients = _Patients(store, today)
+    for name in mapping.resources:
         compiled = CompiledResource(mapping, name, tz)
         entry = ResourceReport(resource=name, entity=compiled.spec.entity)
         report.resources.append(entry)
-        if table is None:
-            log.info("resource.absent", resource=name)
-            continue
-        entry.source = table.source
         try:
+            table = connector.open(mapping.resource_files(name), cursor=store.get_cursor(name), patients=patients)
+            if table is None:
+                log.info("resource.absent", resource=name)
+                continue
+            entry.source = table.source
             present = _load_resource(table, compiled, lookups, store, run_id, entry, progress)
-        except (FileLevelError, SourceFileError) as exc:
+        except (FileLevelError, SourceFileError, ApiRequestError) as exc:
             entry.error = str(exc)
-            log.warning("resource.failed", resource=name, source=table.source, rows_read=entry.rows_read)
+            log.warning("resource.failed", resource=name, source=entry.source, rows_read=entry.rows_read)
             continue
         if full_exports:
             _remove_deleted(store, compiled.spec.entity, table.source, present, max_removal_fraction, entry)
+        if compiled.spec.entity == "appointment":
+            _remove_deleted_in_window(connector, store, today, entry)
         store.set_cursor(name, table.fingerprint(), run_id)
         log.info(
             "resource.loaded",

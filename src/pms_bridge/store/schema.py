@@ -196,6 +196,25 @@ task_history = Table(
     Index("ix_task_history_key", "practice", "key"),
 )
 
+# What a PMS sink did with each task: recorded before a write is sent and
+# after it succeeds, so a crash in between is found (state "pending") and
+# the copy already in the PMS is adopted instead of sent twice.
+pushes = Table(
+    "pushes",
+    metadata,
+    Column("practice", String(63), primary_key=True),
+    Column("sink", String(32), primary_key=True),  # sink type, e.g. "opendental-tasks"
+    Column("key", String(200), primary_key=True),  # the ledger task's key
+    Column("remote_id", String(64)),  # TaskNum / CommlogNum once known
+    Column("state", String(16), nullable=False),  # pending / sent / closed
+    Column("target", String(64)),  # where it went: TaskListNum (tasks), PatNum (commlogs)
+    Column("text_hash", String(40), nullable=False),  # of the fields last written
+    Column("remote_created", UTCDateTime),  # the PMS's own creation time of the remote row
+    Column("run_id", BigInteger),  # the run that last changed the row
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 schema_info = Table(
     "schema_info",
     metadata,

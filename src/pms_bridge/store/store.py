@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Table, func, select
@@ -156,6 +156,40 @@ class Store:
                 )
                 removed += result.rowcount
         return removed
+
+    def scheduled_appointment_ids(self, start: date, end: date) -> set[str]:
+        """Stored scheduled appointments from ``start`` to ``end`` (inclusive dates, practice time)."""
+        t = schema.SNAPSHOT_TABLES["appointment"]
+        lo, hi = self._local_range(start, end)
+        with self.engine.connect() as conn:
+            return set(conn.scalars(select(t.c.source_id).where(
+                t.c.practice == self.practice.key, t.c.status == "scheduled", t.c.start >= lo, t.c.start < hi
+            )))
+
+    def patients_needing_detail(self, start: date, end: date, first_contact_since: date, referral_since: date) -> set[str]:
+        """Patients with a scheduled appointment from ``start`` to ``end``, a recent first contact or a recent referral."""
+        apts = schema.SNAPSHOT_TABLES["appointment"]
+        pats = schema.SNAPSHOT_TABLES["patient"]
+        refs = schema.SNAPSHOT_TABLES["referral"]
+        lo, hi = self._local_range(start, end)
+        p = self.practice.key
+        with self.engine.connect() as conn:
+            ids = set(conn.scalars(select(apts.c.patient_id).where(
+                apts.c.practice == p, apts.c.status == "scheduled", apts.c.start >= lo, apts.c.start < hi
+            )))
+            ids |= set(conn.scalars(select(pats.c.source_id).where(
+                pats.c.practice == p, pats.c.first_contact_date >= first_contact_since
+            )))
+            ids |= set(conn.scalars(select(refs.c.patient_id).where(
+                refs.c.practice == p, refs.c.referral_date >= referral_since
+            )))
+        return ids
+
+    def _local_range(self, start: date, end: date) -> tuple[datetime, datetime]:
+        tz = self.practice.tz
+        lo = datetime(start.year, start.month, start.day, tzinfo=tz)
+        hi = datetime(end.year, end.month, end.day, tzinfo=tz) + timedelta(days=1)
+        return lo, hi
 
     def count(self, entity: str) -> int:
         table = schema.SNAPSHOT_TABLES[entity]

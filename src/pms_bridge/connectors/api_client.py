@@ -1,0 +1,176 @@
+"""The HTTP client every REST connector and sink uses: pacing, retries that
+honour Retry-After, and a table that sorts failures into "fix the config"
+and "try again later" (after Airbyte's error-handler idea).
+
+Nothing here logs or raises with credentials: errors name the method, the
+path and the status, never headers.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import structlog
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from pms_bridge.connectors.files import SourceUnavailable
+
+log = structlog.get_logger("pms_bridge.http")
+
+
+class ApiError(Exception):
+    """Base of errors from a PMS API."""
+
+
+class ApiConfigError(ApiError):
+    """The API refused us for a reason retrying cannot fix (keys, permissions, URL): exit code 2."""
+
+
+class ApiRequestError(ApiError):
+    """One request was rejected (a bad parameter for one resource); the rest of the run goes on."""
+
+
+class ApiUnavailable(SourceUnavailable, ApiError):
+    """Still failing after retries (exit code 3)."""
+
+
+class TransientHTTPError(ApiError):
+    def __init__(self, status: int, retry_after: float | None, what: str) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(what)
+
+
+# Status -> what to tell the person who set it up. Anything else 4xx is a request error.
+CONFIG_ERRORS = {
+    401: "the API refused the keys (401): check the developer and customer keys in the environment variables "
+    "named in [source], and that the customer key has the API permissions this needs",
+    403: "the API refused the request (403): the customer key lacks a permission this needs",
+    404: "the API has no such endpoint (404): check [source] base_url (it ends in /api/v1)",
+    410: "the API retired this method (410): upgrade pms-bridge",
+}
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Open Dental answers 400 when the office's eConnector is down: that passes.
+TRANSIENT_400_MARKERS = ("econnector", "timed out", "timeout")
+
+
+def _retry_after(response: httpx.Response, now: Callable[[], float]) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class Pacer:
+    """Keeps request starts at least ``interval`` seconds apart (per customer key)."""
+
+    interval: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _last: float | None = field(default=None, repr=False)
+
+    def wait(self) -> None:
+        now = self.clock()
+        if self._last is not None and self.interval > 0:
+            ready = self._last + self.interval
+            if ready > now:
+                self.sleep(ready - now)
+                now = self.clock()
+        self._last = now
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 6
+    initial: float = 1.0
+    maximum: float = 60.0
+    jitter: float = 0.25
+
+
+class ApiClient:
+    """A paced, retrying httpx client for one API account."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str],
+        *,
+        min_interval: float = 0.0,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        verify: bool = True,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.pacer = Pacer(min_interval, clock, sleep)
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, verify=verify)
+        self.requests = 0  # every attempt, for reports and tests
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = min(self.retry.maximum, self.retry.initial * 2 ** (state.attempt_number - 1))
+        backoff *= 1 + random.uniform(0, self.retry.jitter)  # noqa: S311 - jitter, not crypto
+        if isinstance(exc, TransientHTTPError) and exc.retry_after is not None:
+            return min(max(exc.retry_after, 0.0), self.retry.maximum)
+        return backoff
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None) -> httpx.Response:
+        """One logical request; transient failures are retried, config failures raised at once."""
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, TransientHTTPError | httpx.TransportError)),
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=self._wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, method, path, params, json)
+        except (TransientHTTPError, httpx.TransportError) as exc:
+            kind = exc.status if isinstance(exc, TransientHTTPError) else type(exc).__name__
+            raise ApiUnavailable(
+                f"{method} {path} still failing after {self.retry.attempts} attempts ({kind}); "
+                "the office server, its eConnector or the API may be down: the next run will try again"
+            ) from None
+
+    def _attempt(self, method: str, path: str, params: dict[str, Any] | None, json: Any) -> httpx.Response:
+        self.pacer.wait()
+        self.requests += 1
+        response = self._http.request(method, path, params=params, json=json)
+        status = response.status_code
+        if status < 400:
+            return response
+        what = f"{method} {path} -> {status}"
+        if status in CONFIG_ERRORS:
+            raise ApiConfigError(f"{CONFIG_ERRORS[status]} ({method} {path})")
+        body = response.text[:300].lower()
+        if status in TRANSIENT_STATUSES or (status == 400 and any(m in body for m in TRANSIENT_400_MARKERS)):
+            log.info("http.retry", method=method, path=path, status=status)
+            raise TransientHTTPError(status, _retry_after(response, self._clock), what)
+        raise ApiRequestError(what)
