@@ -115,6 +115,7 @@ class ApiClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         verify: bool = True,
+        on_request: Callable[[str, str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.pacer = Pacer(min_interval, clock, sleep)
@@ -123,6 +124,7 @@ class ApiClient:
         self._clock = clock
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, verify=verify)
         self.requests = 0  # every attempt, for reports and tests
+        self._on_request = on_request  # (method, path) at each attempt's start: metrics, tests
 
     def close(self) -> None:
         self._http.close()
@@ -162,6 +164,8 @@ class ApiClient:
     def _attempt(self, method: str, path: str, params: dict[str, Any] | None, json: Any) -> httpx.Response:
         self.pacer.wait()
         self.requests += 1
+        if self._on_request is not None:
+            self._on_request(method, path)
         response = self._http.request(method, path, params=params, json=json)
         status = response.status_code
         if status < 400:

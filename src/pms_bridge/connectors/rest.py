@@ -79,6 +79,8 @@ class RestTable:
     old_cursor: str | None
     new_cursor: str | None = None
     server_time_field: str | None = None
+    change_field: str | None = None  # where rows carry no server time: the newest change stamp seen
+    _newest_change: str | None = field(default=None, repr=False)
     _first: list[dict[str, Any]] | None = field(default=None, repr=False)
     _header: list[str] | None = field(default=None, repr=False)
 
@@ -124,10 +126,13 @@ class RestTable:
     def _note_time(self, row: dict[str, Any]) -> None:
         if self.new_cursor is None and self.server_time_field and row.get(self.server_time_field):
             self.new_cursor = str(row[self.server_time_field])
+        stamp = row.get(self.change_field) if self.change_field else None
+        if isinstance(stamp, str) and stamp and (self._newest_change is None or stamp > self._newest_change):
+            self._newest_change = stamp
 
     def fingerprint(self) -> str:
         """The cursor to store once this resource's rows are stored."""
-        since = self.new_cursor or read_cursor(self.old_cursor)
+        since = self.new_cursor or self._newest_change or read_cursor(self.old_cursor)
         return json.dumps({"server_time": since}) if since else json.dumps({"server_time": None})
 
 
@@ -191,18 +196,19 @@ class RestConnector:
             ids = sorted(set(patients or ()), key=lambda p: (len(p), p))
             pages = self._per_patient(resource, ids)
             return RestTable(f"GET {resource.path} ({len(ids)} patients)", pages, self.spec.batch_rows, cursor)
-        params: dict[str, Any] = {}
+        params: dict[str, Any] = dict(resource.params)
         since = self._since(cursor) if resource.incremental else None
         if since:
             params[resource.incremental] = since
         return RestTable(
             f"GET {resource.path}", self._get_pages(resource.path, params), self.spec.batch_rows, cursor,
             server_time_field=self.rest.server_time_field if resource.incremental else None,
+            change_field=resource.incremental,
         )
 
     def _per_patient(self, resource: RestResource, patient_ids: list[str]) -> Iterator[list[dict[str, Any]]]:
         for pid in patient_ids:
-            yield from self._get_pages(resource.path, {resource.per_patient: pid})
+            yield from self._get_pages(resource.path, {**resource.params, resource.per_patient: pid})
 
     def window_ids(self, start: date, end: date) -> set[str] | None:
         """Ids of every appointment the API lists from ``start`` to ``end`` (inclusive dates)."""
@@ -211,13 +217,7 @@ class RestConnector:
             return None
         resource = self.rest.resources[window.resource]
         params = {window.start_param: start.isoformat(), window.end_param: end.isoformat()}
-        key = None
-        ids: set[str] = set()
-        for page in self._get_pages(resource.path, params):
-            for row in page:
-                key = key or next(iter(row))  # Open Dental lists the primary key first
-                ids.add(cell(row.get(key)))
-        return ids
+        return {cell(row.get(window.key)) for page in self._get_pages(resource.path, params) for row in page}
 
     # ------------------------------------------------------------------- query
 
@@ -232,10 +232,17 @@ class RestConnector:
         if since:
             sql += f" WHERE {table.incremental} > '{since}'"
         now = self._query_rows(query, query.now_sql, 0)
-        server_now = cell(next(iter(now[0].values()))) if now and now[0] else None
+        server_now = self._server_time(next(iter(now[0].values()))) if now and now[0] else None
         result = RestTable(f"query {table.table or name}", self._query_pages(query, sql), self.spec.batch_rows, cursor)
         result.new_cursor = server_now if table.incremental else None
         return result
+
+    def _server_time(self, value: Any) -> str | None:
+        """The server's clock in the cursor's format (the query route returns ISO 'T' times)."""
+        try:
+            return datetime.fromisoformat(cell(value)).strftime(self.rest.time_format)
+        except ValueError:
+            return None
 
     def _query_rows(self, query: QuerySpec, sql: str, offset: int) -> list[dict[str, Any]]:
         response = self.client.request(

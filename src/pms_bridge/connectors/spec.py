@@ -26,12 +26,14 @@ class RestMode(_Spec):
 
 class RestResource(_Spec):
     path: str
+    params: dict[str, str] = Field(default_factory=dict, description="Fixed query parameters.")
     incremental: str | None = Field(default=None, description="Filter parameter for rows changed since the cursor.")
     per_patient: str | None = Field(default=None, description="Required patient parameter: fetched per patient.")
 
 
 class RestWindow(_Spec):
     resource: str
+    key: str  # the rows' id field
     start_param: str
     end_param: str
 

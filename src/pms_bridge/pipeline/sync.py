@@ -17,6 +17,7 @@ import structlog
 from pms_bridge.connectors import FileConnector, SourceFileError, SourceUnavailable
 from pms_bridge.connectors.api_client import ApiRequestError
 from pms_bridge.mapping import CompiledResource, FieldError, FileLevelError, LookupTables, MappingFile
+from pms_bridge.mapping.spec import LookupSpec
 from pms_bridge.model import Record
 from pms_bridge.pipeline.report import ResourceReport, SyncReport
 from pms_bridge.store import QuarantinedRow, Store
@@ -48,34 +49,40 @@ def _row_shape_problem(row: list[str], width: int) -> str | None:
     return f"row has {len(row)} cells, the header has {width} (a delimiter or quote inside a cell?)"
 
 
+def _reference_rows(spec: LookupSpec, header: list[str], cells_iter: Iterator[list[str]]) -> dict[str, dict[str, str]]:
+    """key -> kept columns of a reference table's rows."""
+    missing = [c for c in [spec.key, *spec.columns] if c not in header]
+    if missing:
+        raise FileLevelError(f"missing column(s) {', '.join(missing)} for reference table")
+    key_pos = header.index(spec.key)
+    positions = [(c, header.index(c)) for c in spec.columns]
+    return {
+        cells[key_pos].strip(): {c: cells[p] for c, p in positions} for cells in cells_iter if len(cells) >= len(header)
+    }
+
+
 def _load_lookups(connector: Connector, mapping: MappingFile, store: Store, report: SyncReport) -> LookupTables:
+    """Reference tables first. One that is also a resource is kept while that resource loads."""
     for name, spec in mapping.lookups.items():
+        if name in mapping.resources:
+            continue
         entry = ResourceReport(resource=name, entity=None)
         report.resources.append(entry)
+        cursor_name = f"lookup:{name}"
         try:
-            table = connector.open(mapping.lookup_files(name))
+            table = connector.open(mapping.lookup_files(name), cursor=store.get_cursor(cursor_name))
             if table is None:
                 continue
             entry.source = table.source
             header = table.header()
             if not header:
-                continue  # no rows
-            missing = [c for c in [spec.key, *spec.columns] if c not in header]
-            if missing:
-                raise FileLevelError(f"{table.source}: missing column(s) {', '.join(missing)} (lookup {name})")
-            key_pos = header.index(spec.key)
-            positions = [(c, header.index(c)) for c in spec.columns]
-            rows: dict[str, dict[str, str]] = {}
-            for chunk in table.chunks():
-                for _line, cells in chunk:
-                    if len(cells) < len(header):
-                        entry.quarantined += 1
-                        continue
-                    rows[cells[key_pos].strip()] = {c: cells[p] for c, p in positions}
-                    entry.rows_read += 1
+                continue  # nothing (changed)
+            rows = _reference_rows(spec, header, (cells for chunk in table.chunks() for _, cells in chunk))
+            entry.rows_read = len(rows)
             store.save_references(name, rows)
+            store.set_cursor(cursor_name, table.fingerprint(), report.run_id)
         except (FileLevelError, SourceFileError, ApiRequestError) as exc:
-            entry.error = str(exc)
+            entry.error = f"{entry.source}: {exc}" if isinstance(exc, FileLevelError) else str(exc)
             log.warning("lookup.failed", lookup=name, source=entry.source)
     return store.load_references(mapping.lookups)
 
@@ -96,11 +103,16 @@ def _load_resource(
     bound = compiled.bind(header, table.source, lookups)
     seen: set[str] = set()  # ids stored from this file
     present: set[str] = set()  # ids the file holds, stored or not
+    reference = compiled.mapping.lookups.get(compiled.name)
     first = True
     for chunk in table.chunks():
         if first:
             bound.check_export_mode([cells for _, cells in chunk])
             first = False
+        if reference is not None:  # this resource is also a reference table for the ones after it
+            rows = _reference_rows(reference, header, (cells for _, cells in chunk))
+            store.save_references(compiled.name, rows)
+            lookups.setdefault(compiled.name, {}).update(rows)
         good: list[Record] = []
         bad: list[QuarantinedRow] = []
         for line, cells in chunk:

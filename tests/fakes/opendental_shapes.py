@@ -1,0 +1,403 @@
+"""Row shapes for the fake Open Dental API: raw table rows (DB-shaped strings, as in the
+sample's raw CSV export) turned into the JSON the API returns, and into the rows of
+PUT /queries/ShortQuery.
+
+Field names, order and value shapes follow the example responses on opendental.com/site/api*.html;
+enum numbers follow OpenDentBusiness (branch 24_3). Columns the sample does not export are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+Row = Mapping[str, str]
+
+NO_DATE = "0001-01-01"
+NO_DATETIME = "0001-01-01 00:00:00"
+API_DT = "%Y-%m-%d %H:%M:%S"
+
+# ---------------------------------------------------------------- enums (DB number -> API text)
+APT_STATUS = dict(enumerate(
+    ["None", "Scheduled", "Complete", "UnschedList", "ASAP", "Broken", "Planned", "PtNote", "PtNoteCompleted"]))
+PROC_STATUS = {1: "TP", 2: "C", 3: "EC", 4: "EO", 5: "R", 6: "D", 7: "Cn", 8: "TPi"}
+PAT_STATUS = dict(enumerate(["Patient", "NonPatient", "Inactive", "Archived", "Deleted", "Deceased", "Prospective"]))
+GENDER = dict(enumerate(["Male", "Female", "Unknown", "Other"]))
+PROV_STATUS = {0: "Active", 1: "Deleted"}
+REF_TYPE = {0: "RefTo", 1: "RefFrom", 2: "RefCustom"}
+REF_TO_STATUS = dict(enumerate(["None", "Declined", "Scheduled", "Consulted", "InTreatment", "Complete"]))
+VERIFY_TYPE = {0: "None", 1: "InsuranceBenefit", 2: "PatientEnrollment"}
+SHEET_TYPE = dict(enumerate(
+    ["LabelPatient", "LabelCarrier", "LabelReferral", "ReferralSlip", "LabelAppointment", "Rx", "Consent",
+     "PatientLetter", "ReferralLetter", "PatientForm", "RoutingSlip", "MedicalHistory", "LabSlip", "ExamSheet",
+     "DepositSlip"]))
+RELAT = dict(enumerate(
+    ["Self", "Spouse", "Child", "Employee", "HandicapDep", "SignifOther", "InjuredPlaintiff", "LifePartner",
+     "Dependent"]))
+IMG_TYPE = dict(enumerate(["Document", "Radiograph", "Photo", "File", "Attachment"]))
+DEF_CAT = {2: "ApptConfirmed", 11: "ProcCodeCats", 13: "RecallUnschedStatus", 18: "ImageCats", 27: "CommLogTypes",
+           33: "TaskPriorities", 35: "ProviderSpecialties", 38: "InsuranceVerificationStatus"}
+CLAIM_STATUS = {"U", "H", "W", "S", "R", "I"}
+
+PRIMARY_KEYS = {
+    "appointment": "AptNum", "patient": "PatNum", "provider": "ProvNum", "procedurelog": "ProcNum",
+    "procedurecode": "CodeNum", "definition": "DefNum", "appointmenttype": "AppointmentTypeNum",
+    "carrier": "CarrierNum", "insplan": "PlanNum", "inssub": "InsSubNum", "patplan": "PatPlanNum",
+    "insverify": "InsVerifyNum", "referral": "ReferralNum", "refattach": "RefAttachNum", "document": "DocNum",
+    "sheet": "SheetNum", "claim": "ClaimNum",
+}
+# The column the database stamps on every change ("in the PMS": touch/insert).
+STAMP_COLUMN = {
+    "appointment": "DateTStamp", "patient": "DateTStamp", "provider": "DateTStamp", "procedurelog": "DateTStamp",
+    "procedurecode": "DateTStamp", "referral": "DateTStamp", "refattach": "DateTStamp", "document": "DateTStamp",
+    "carrier": "SecDateTEdit", "insplan": "SecDateTEdit", "inssub": "SecDateTEdit", "patplan": "SecDateTEdit",
+    "insverify": "SecDateTEdit", "claim": "SecDateTEdit", "sheet": "DateTSheetEdited",
+}
+
+
+class Lookups(Protocol):
+    """What a shape needs from the rest of the database (derived lowercase fields)."""
+
+    def def_name(self, def_num: str) -> str: ...
+    def prov_abbr(self, prov_num: str) -> str: ...
+    def code_field(self, code_num: str, column: str) -> str: ...
+    def referral_name(self, referral_num: str) -> str: ...
+
+
+# ---------------------------------------------------------------- value converters
+def to_int(v: str | None) -> int:
+    return int(float(v)) if v not in (None, "") else 0
+
+
+def to_bool(v: str | None) -> str:
+    return "true" if (v or "").strip().lower() in ("1", "true") else "false"
+
+
+def parse_dt(v: str | None) -> datetime | None:
+    """A raw DB date or datetime ('yyyy-MM-dd[ HH:mm:ss]'); None for blank."""
+    if not v:
+        return None
+    v = v.strip().replace("T", " ")
+    for fmt in (API_DT, "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(v, fmt)
+        except ValueError:
+            continue
+    raise ValueError(f"not a date/datetime: {v!r}")
+
+
+def fmt_datetime(value: datetime, sep: str = " ") -> str:
+    """yyyy-MM-dd HH:mm:ss with a four-digit year (strftime drops the zeros of year 1)."""
+    return f"{value.year:04d}-{value:%m-%d}{sep}{value:%H:%M:%S}"
+
+
+def to_date(v: str | None) -> str:
+    d = parse_dt(v)
+    return f"{d.year:04d}-{d:%m-%d}" if d else NO_DATE
+
+
+def to_datetime(v: str | None) -> str:
+    d = parse_dt(v)
+    return fmt_datetime(d) if d else NO_DATETIME
+
+
+Conv = Callable[[Row, Lookups], Any]
+
+
+def n(col: str) -> Conv:
+    return lambda r, _: to_int(r.get(col))
+
+
+def ns(col: str) -> Conv:  # a foreign key sent as a string (as the docs' example shows it)
+    return lambda r, _: str(to_int(r.get(col)))
+
+
+def s(col: str) -> Conv:
+    return lambda r, _: r.get(col) or ""
+
+
+def b(col: str) -> Conv:
+    return lambda r, _: to_bool(r.get(col))
+
+
+def d(col: str) -> Conv:
+    return lambda r, _: to_date(r.get(col))
+
+
+def dt(col: str) -> Conv:
+    return lambda r, _: to_datetime(r.get(col))
+
+
+def money(col: str) -> Conv:
+    return lambda r, _: float(r.get(col) or 0)
+
+
+def money_str(col: str) -> Conv:  # procedurelog.ProcFee is a string in the docs: "130.00"
+    return lambda r, _: f"{float(r.get(col) or 0):.2f}"
+
+
+def enum(col: str, names: Mapping[int, str]) -> Conv:
+    return lambda r, _: names.get(to_int(r.get(col)), str(to_int(r.get(col))))
+
+
+SERVER = "serverDateTime"  # placeholder: filled with the server clock when the row is sent
+
+Shape = list[tuple[str, Conv | None]]
+
+SHAPES: dict[str, Shape] = {
+    # GET /appointments (apiappointments.html)
+    "appointment": [
+        (SERVER, None), ("AptNum", n("AptNum")), ("PatNum", n("PatNum")),
+        ("AptStatus", enum("AptStatus", APT_STATUS)), ("Pattern", s("Pattern")), ("Confirmed", n("Confirmed")),
+        ("confirmed", lambda r, lk: lk.def_name(r.get("Confirmed", ""))), ("Op", n("Op")),
+        ("ProvNum", n("ProvNum")), ("provAbbr", lambda r, lk: lk.prov_abbr(r.get("ProvNum", ""))),
+        ("ProvHyg", n("ProvHyg")), ("AptDateTime", dt("AptDateTime")), ("IsNewPatient", b("IsNewPatient")),
+        ("IsHygiene", b("IsHygiene")), ("DateTStamp", dt("DateTStamp")),
+        ("AppointmentTypeNum", n("AppointmentTypeNum")), ("SecDateTEntry", dt("SecDateTEntry")),
+    ],
+    # GET /patients/Simple (apipatients.html)
+    "patient": [
+        (SERVER, None), ("PatNum", n("PatNum")), ("LName", s("LName")), ("FName", s("FName")),
+        ("Preferred", s("Preferred")), ("PatStatus", enum("PatStatus", PAT_STATUS)),
+        ("Gender", enum("Gender", GENDER)), ("Birthdate", d("Birthdate")), ("WirelessPhone", s("WirelessPhone")),
+        ("Email", s("Email")), ("PriProv", n("PriProv")),
+        ("priProvAbbr", lambda r, lk: lk.prov_abbr(r.get("PriProv", ""))),
+        ("DateFirstVisit", d("DateFirstVisit")), ("DateTStamp", dt("DateTStamp")),
+        ("SecDateEntry", d("SecDateEntry")),
+    ],
+    # GET /providers (apiproviders.html): Specialty is a DefNum (category 35), no text field
+    "provider": [
+        ("ProvNum", n("ProvNum")), ("Abbr", s("Abbr")), ("LName", s("LName")), ("FName", s("FName")),
+        ("Specialty", n("Specialty")), ("IsSecondary", b("IsSecondary")), ("IsHidden", b("IsHidden")),
+        ("DateTStamp", dt("DateTStamp")), ("ProvStatus", enum("ProvStatus", PROV_STATUS)), (SERVER, None),
+    ],
+    # GET /procedurelogs (apiprocedurelogs.html)
+    "procedurelog": [
+        ("ProcNum", n("ProcNum")), ("PatNum", n("PatNum")), ("AptNum", n("AptNum")), ("ProcDate", d("ProcDate")),
+        ("ProcFee", money_str("ProcFee")), ("Surf", s("Surf")), ("ToothNum", s("ToothNum")),
+        ("ProcStatus", enum("ProcStatus", PROC_STATUS)), ("ProvNum", n("ProvNum")),
+        ("provAbbr", lambda r, lk: lk.prov_abbr(r.get("ProvNum", ""))), ("PlannedAptNum", n("PlannedAptNum")),
+        ("CodeNum", n("CodeNum")), ("procCode", lambda r, lk: lk.code_field(r.get("CodeNum", ""), "ProcCode")),
+        ("descript", lambda r, lk: lk.code_field(r.get("CodeNum", ""), "Descript")), ("DateTP", d("DateTP")),
+        ("DateTStamp", dt("DateTStamp")), (SERVER, None),
+    ],
+    # GET /procedurecodes (apiprocedurecodes.html)
+    "procedurecode": [
+        ("CodeNum", n("CodeNum")), ("ProcCode", s("ProcCode")), ("Descript", s("Descript")),
+        ("AbbrDesc", s("AbbrDesc")), ("ProcTime", s("ProcTime")), ("IsHygiene", b("IsHygiene")),
+        ("DateTStamp", dt("DateTStamp")), ("IsRadiology", b("IsRadiology")),
+    ],
+    # GET /definitions (apidefinitions.html): lowercase category and isHidden
+    "definition": [
+        ("DefNum", n("DefNum")), ("ItemName", s("ItemName")), ("ItemValue", s("ItemValue")),
+        ("Category", n("Category")),
+        ("category", lambda r, _: DEF_CAT.get(to_int(r.get("Category")), str(to_int(r.get("Category"))))),
+        ("isHidden", b("IsHidden")),
+    ],
+    "appointmenttype": [
+        ("AppointmentTypeNum", n("AppointmentTypeNum")), ("AppointmentTypeName", s("AppointmentTypeName")),
+        ("IsHidden", b("IsHidden")),
+    ],
+    # GET /carriers (apicarriers.html): no SecDateTEdit in the API
+    "carrier": [("CarrierNum", n("CarrierNum")), ("CarrierName", s("CarrierName")), ("ElectID", s("ElectID"))],
+    "insplan": [
+        ("PlanNum", n("PlanNum")), ("GroupName", s("GroupName")), ("GroupNum", s("GroupNum")),
+        ("CarrierNum", n("CarrierNum")), ("IsHidden", b("IsHidden")), ("SecDateTEdit", dt("SecDateTEdit")),
+    ],
+    "inssub": [
+        ("InsSubNum", n("InsSubNum")), ("PlanNum", n("PlanNum")), ("Subscriber", n("Subscriber")),
+        ("DateEffective", d("DateEffective")), ("DateTerm", d("DateTerm")), ("SubscriberID", s("SubscriberID")),
+        ("SecDateTEdit", dt("SecDateTEdit")),
+    ],
+    "patplan": [
+        ("PatPlanNum", n("PatPlanNum")), ("PatNum", n("PatNum")), ("Ordinal", n("Ordinal")),
+        ("IsPending", b("IsPending")), ("Relationship", enum("Relationship", RELAT)),
+        ("InsSubNum", n("InsSubNum")), ("SecDateTEdit", dt("SecDateTEdit")),
+    ],
+    "insverify": [
+        ("InsVerifyNum", n("InsVerifyNum")), ("DateLastVerified", d("DateLastVerified")),
+        ("VerifyType", enum("VerifyType", VERIFY_TYPE)), ("FKey", n("FKey")), ("DefNum", n("DefNum")),
+        ("SecDateTEdit", dt("SecDateTEdit")),
+    ],
+    "referral": [
+        ("ReferralNum", n("ReferralNum")), ("LName", s("LName")), ("FName", s("FName")),
+        ("Specialty", n("Specialty")), ("specialty", lambda r, lk: lk.def_name(r.get("Specialty", ""))),
+        ("NotPerson", b("NotPerson")), ("Title", s("Title")), ("IsDoctor", b("IsDoctor")),
+        ("DateTStamp", dt("DateTStamp")),
+    ],
+    # GET /refattaches (apirefattaches.html): the RefType column is called ReferralType
+    "refattach": [
+        ("RefAttachNum", n("RefAttachNum")), ("ReferralNum", n("ReferralNum")),
+        ("referralName", lambda r, lk: lk.referral_name(r.get("ReferralNum", ""))), ("PatNum", n("PatNum")),
+        ("RefDate", d("RefDate")), ("ReferralType", enum("RefType", REF_TYPE)),
+        ("RefToStatus", enum("RefToStatus", REF_TO_STATUS)), ("ProcNum", n("ProcNum")),
+        ("DateProcComplete", d("DateProcComplete")), ("ProvNum", n("ProvNum")), ("DateTStamp", dt("DateTStamp")),
+    ],
+    # GET /documents?PatNum= (apidocuments.html): no ImgType; PatNum as a string, as in the docs' example
+    "document": [
+        ("DocNum", n("DocNum")), ("MountNum", lambda r, _: 0), ("Description", s("Description")),
+        ("PatNum", ns("PatNum")), ("DateCreated", dt("DateCreated")),
+        ("docCategory", lambda r, lk: lk.def_name(r.get("DocCategory", ""))), ("DocCategory", n("DocCategory")),
+        ("ToothNumbers", s("ToothNumbers")), ("DateTStamp", dt("DateTStamp")), (SERVER, None),
+    ],
+    # GET /documents/{DocNum} (24.2.32): the only place ImgType comes back
+    "document_single": [
+        ("DocNum", n("DocNum")), ("Description", s("Description")), ("DateCreated", dt("DateCreated")),
+        ("DocCategory", n("DocCategory")), ("docCategory", lambda r, lk: lk.def_name(r.get("DocCategory", ""))),
+        ("PatNum", n("PatNum")), ("ImgType", enum("ImgType", IMG_TYPE)), ("ToothNumbers", s("ToothNumbers")),
+        ("DateTStamp", dt("DateTStamp")),
+    ],
+    # GET /sheets?PatNum= (apisheets.html): no IsDeleted field (deleted sheets are not returned)
+    "sheet": [
+        ("SheetNum", n("SheetNum")), ("SheetType", enum("SheetType", SHEET_TYPE)), ("PatNum", n("PatNum")),
+        ("DateTimeSheet", dt("DateTimeSheet")), ("Description", s("Description")),
+        ("IsWebForm", b("IsWebForm")), ("DateTSheetEdited", dt("DateTSheetEdited")),
+    ],
+    # GET /claims (apiclaims.html): money as numbers, ClaimStatus/ClaimType as stored letters
+    "claim": [
+        ("ClaimNum", n("ClaimNum")), ("PatNum", n("PatNum")), ("DateService", d("DateService")),
+        ("DateSent", d("DateSent")), ("ClaimStatus", s("ClaimStatus")), ("DateReceived", d("DateReceived")),
+        ("PlanNum", n("PlanNum")), ("ProvTreat", n("ProvTreat")), ("ClaimFee", money("ClaimFee")),
+        ("InsPayEst", money("InsPayEst")), ("InsPayAmt", money("InsPayAmt")), ("ClaimType", s("ClaimType")),
+        ("InsSubNum", n("InsSubNum")), ("SecDateTEdit", dt("SecDateTEdit")),
+    ],
+}
+
+
+def shape(kind: str, row: Row, lookups: Lookups, server_now: str) -> dict[str, Any]:
+    return {name: (server_now if conv is None else conv(row, lookups)) for name, conv in SHAPES[kind]}
+
+
+# ---------------------------------------------------------------- PUT /queries/ShortQuery
+_DATETIME_COLS = {"DateTStamp", "SecDateTEdit", "SecDateTEntry", "AptDateTime", "DateCreated", "DateTimeSheet",
+                  "DateTSheetEdited"}
+_DATE_COLS = {"Birthdate", "DateFirstVisit", "SecDateEntry", "ProcDate", "DateTP", "DateEffective", "DateTerm",
+              "DateLastVerified", "RefDate", "DateProcComplete", "DateService", "DateSent", "DateReceived"}
+_MONEY_COLS = {"ProcFee", "ClaimFee", "InsPayEst", "InsPayAmt"}
+_TEXT_COLS = {"LName", "FName", "Preferred", "WirelessPhone", "Email", "Pattern", "Abbr", "ProcCode", "Descript",
+              "AbbrDesc", "ProcTime", "ItemName", "ItemValue", "AppointmentTypeName", "CarrierName", "ElectID",
+              "GroupName", "GroupNum", "SubscriberID", "Title", "ToothNumbers", "Description", "Surf", "ToothNum",
+              "ClaimStatus", "ClaimType"}
+_INT = re.compile(r"-?\d+")
+
+
+def db_value(column: str, value: str) -> Any:
+    """A cell as ShortQuery's DataTable serializes it: numbers as numbers, DATE/DATETIME as
+    'yyyy-MM-ddTHH:mm:ss' (the docs' payperiod example), text as text."""
+    if column in _DATETIME_COLS or column in _DATE_COLS:
+        return fmt_datetime(parse_dt(value) or datetime(1, 1, 1), sep="T")
+    if column in _MONEY_COLS:
+        return float(value or 0)
+    if column not in _TEXT_COLS and _INT.fullmatch(value or ""):
+        return int(value)
+    return value
+
+
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|DROP|ALTER|CREATE|TRUNCATE|GRANT|REVOKE|RENAME|LOCK|SET)\b",
+                    re.IGNORECASE)
+_NOW = re.compile(r"^\s*SELECT\s+NOW\(\)\s*;?\s*$", re.IGNORECASE)
+_SELECT = re.compile(
+    r"^\s*SELECT\s+\*\s+FROM\s+`?(?P<table>\w+)`?"
+    r"(?:\s+WHERE\s+`?(?P<col>\w+)`?\s*(?P<op>>=|<=|>|<|=)\s*'(?P<val>[^']*)')?\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL)
+
+
+class QueryError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _compare(left: str, op: str, right: str) -> bool:
+    try:
+        lhs, rhs = parse_dt(left) or datetime(1, 1, 1), parse_dt(right) or datetime(1, 1, 1)
+    except ValueError:
+        try:
+            lhs, rhs = float(left), float(right)  # type: ignore[assignment]
+        except ValueError:
+            lhs, rhs = left.lower(), right.lower()  # type: ignore[assignment]
+    return {">=": lhs >= rhs, ">": lhs > rhs, "<=": lhs <= rhs, "<": lhs < rhs, "=": lhs == rhs}[op]
+
+
+def run_short_query(sql: str, tables: Mapping[str, Mapping[int, Row]], now: datetime) -> list[dict[str, Any]]:
+    """The subset of read-only SQL the fake understands; raises QueryError otherwise."""
+    if _WRITE.match(sql):  # the docs: 401 when the query is not read-only
+        raise QueryError(401, "Query is not read-only.")
+    if _NOW.match(sql):
+        return [{"NOW()": fmt_datetime(now, sep="T")}]
+    m = _SELECT.match(sql)
+    if not m:
+        raise QueryError(400, "The fake supports only SELECT NOW() and SELECT * FROM <table> [WHERE <col> <op> '<v>']")
+    name = m["table"].lower()  # MySQL on Windows: table names are case-insensitive
+    if name not in tables:
+        raise QueryError(400, f"Table 'opendental.{name}' doesn't exist")
+    rows = [tables[name][k] for k in sorted(tables[name])]
+    if m["col"]:
+        col = next((c for c in (rows[0] if rows else {}) if c.lower() == m["col"].lower()), None)
+        if rows and col is None:
+            raise QueryError(400, f"Unknown column '{m['col']}' in 'where clause'")
+        rows = [r for r in rows if _compare(r.get(col or "", ""), m["op"], m["val"])]
+    return [{c: db_value(c, v) for c, v in r.items()} for r in rows]
+
+
+def parse_param_datetime(value: str) -> datetime:
+    """A datetime query parameter: 'yyyy-MM-dd HH:mm:ss' (a bare date is read as midnight)."""
+    for fmt in (API_DT, "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value.strip(), fmt)
+        except ValueError:
+            continue
+    raise ValueError(f"DateTime format must be yyyy-MM-dd HH:mm:ss: {value!r}")
+
+
+def parse_param_date(value: str) -> date:
+    return datetime.strptime(value.strip(), "%Y-%m-%d").date()
+
+
+def day_after(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time()) + timedelta(days=1)
+
+
+# ---------------------------------------------------------------- request errors
+class Reply(Exception):
+    """Stop handling a request and answer with this status; ``body`` is sent as JSON unless ``text``."""
+
+    def __init__(self, status: int, body: Any, *, text: bool = False) -> None:
+        super().__init__(status, body)
+        self.status, self.body, self.text = status, body, text
+
+
+def bad(message: str) -> Reply:
+    """400 with an explanation (the API sends explanations as a JSON string)."""
+    return Reply(400, message)
+
+
+def body_int(body: Mapping[str, Any], key: str, *, required: bool = False) -> int | None:
+    """An id from a JSON body; like the real API, a numeric string ("101") is accepted."""
+    value = body.get(key)
+    if value in (None, ""):
+        if required:
+            raise bad(f"{key} is required.")
+        return None
+    if isinstance(value, bool) or not re.fullmatch(r"\d+", str(value).strip()):
+        raise bad(f"{key} is invalid.")
+    return int(str(value).strip())
+
+
+def body_datetime(body: Mapping[str, Any], key: str) -> str | None:
+    """An optional 'yyyy-MM-dd HH:mm:ss' from a JSON body, normalised."""
+    if not body.get(key):
+        return None
+    try:
+        return fmt_datetime(parse_param_datetime(str(body[key])))
+    except ValueError:
+        raise bad(f"{key} format must be yyyy-MM-dd HH:mm:ss") from None
+
+
+def json_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise bad("A JSON object body is required.")
+    return body

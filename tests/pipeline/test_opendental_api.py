@@ -1,0 +1,196 @@
+"""`pms-bridge run` against a fake Open Dental: both read routes, incremental runs,
+deletions, transient failures, pacing, and a wrong key."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes.opendental import FakeOpenDental
+
+from pms_bridge.cli.demo import DEMO_AS_OF
+from pms_bridge.config import load_config
+from pms_bridge.connectors.api_client import ApiConfigError, RetryPolicy
+from pms_bridge.pipeline import run_sync
+from pms_bridge.sample import generate_practice
+from pms_bridge.store import Store
+
+BOOKKEEPING = {"practice", "row_hash", "first_run", "changed_run", "source_updated_at"}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.starts: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def on_request(self, method: str, path: str) -> None:
+        self.starts.append(self.now)
+        self.now += 0.3  # each call takes a moment
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("od") / "exports"
+    generate_practice(folder, as_of=DEMO_AS_OF, seed=7, patients=150)
+    return folder
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OD_DEV", "dev-key")
+    monkeypatch.setenv("OD_CUST", "cust-key")
+
+
+def write_config(tmp: Path, key: str, route: str = "resources", store: str | None = None, extra: str = "") -> Path:
+    config = tmp / f"{key}.toml"
+    store_line = f'url = "{store}"' if store else f'path = "{key}.sqlite"'
+    config.write_text(
+        f'[practice]\nname = "API Dental"\nkey = "{key}"\ntimezone = "America/Chicago"\n'
+        f'[source]\nconnector = "opendental-api"\nmode = "cloud"\nread_route = "{route}"\n'
+        f'developer_key_env = "OD_DEV"\ncustomer_key_env = "OD_CUST"\n'
+        f'[store]\n{store_line}\n{extra}'
+    )
+    return config
+
+
+def run(config: Path, clock: FakeClock | None = None, **http: Any):  # noqa: ANN201
+    clock = clock or FakeClock()
+    options = {"clock": clock, "sleep": clock.sleep, "on_request": clock.on_request,
+               "retry": RetryPolicy(attempts=8, initial=0.5, maximum=5.0), **http}
+    return run_sync(load_config(config), DEMO_AS_OF, check=True, http=options)
+
+
+def snapshot(config: Path) -> dict[str, dict[str, dict]]:
+    cfg = load_config(config)
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    rows = {e: {r["source_id"]: {k: v for k, v in r.items() if k not in BOOKKEEPING} for r in store.rows(e)}
+            for e in store.counts()}
+    store.close()
+    return rows
+
+
+def test_resources_route_pulls_every_entity_and_runs_the_rules(export: Path, tmp_path: Path, keys: None) -> None:
+    fake = FakeOpenDental.from_export(export)
+    with fake.mock():
+        report = run(write_config(tmp_path, "res"))
+    assert report.status == "ok", [(r.resource, r.error) for r in report.failed]
+    assert all(count > 0 for count in report.snapshot_counts.values()), report.snapshot_counts
+    assert report.checks and len(report.checks.findings) > 0
+    assert report.requests == len(fake.requests)
+
+
+def test_both_routes_give_the_same_snapshot_and_findings(export: Path, tmp_path: Path, keys: None) -> None:
+    fake = FakeOpenDental.from_export(export)
+    with fake.mock():
+        by_resources = run(write_config(tmp_path, "res"))
+        by_query = run(write_config(tmp_path, "qry", route="query"))
+    res, qry = snapshot(tmp_path / "res.toml"), snapshot(tmp_path / "qry.toml")
+    # Everything the resources route lists in full is the same row for row.
+    for entity in ("provider", "procedure_code", "patient", "appointment", "procedure", "verification", "referral",
+                   "claim"):
+        assert res[entity] == qry[entity], entity
+    # Per-patient endpoints are asked for the patients the rules need; those rows are the same too.
+    for entity in ("coverage", "document", "form"):
+        assert res[entity] and all(qry[entity][sid] == row for sid, row in res[entity].items()), entity
+    assert [f.key for f in by_resources.checks.findings] == [f.key for f in by_query.checks.findings]
+
+
+def test_a_second_run_without_changes_asks_only_for_changes(export: Path, tmp_path: Path, keys: None) -> None:
+    fake = FakeOpenDental.from_export(export)
+    config = write_config(tmp_path, "inc")
+    with fake.mock():
+        run(config)
+        first_count = len(fake.requests)
+        fake.requests.clear()
+        fake.advance(hours=1)
+        second = run(config)
+    incremental = {"/appointments": "DateTStamp", "/patients/Simple": "DateTStamp", "/providers": "DateTStamp",
+                   "/procedurelogs": "DateTStamp", "/procedurecodes": "DateTStamp", "/insverifies": "SecDateTEdit",
+                   "/claims": "SecDateTEdit", "/inssubs": "SecDateTEdit", "/refattaches": "DateTStamp"}
+    for path, param in incremental.items():
+        calls = [r for r in fake.requests if r.path == path and "dateStart" not in r.params]
+        assert len(calls) == 1 and param in calls[0].params, (path, [c.params for c in calls])
+    assert sum(r.stored.inserted + r.stored.updated for r in second.resources) == 0
+    assert second.tasks.counts["opened"] == 0
+    # Per-patient endpoints: one page per patient the rules need, nothing else.
+    per_patient = [r for r in fake.requests if r.path in ("/patplans", "/documents", "/sheets")]
+    patients = {r.params["PatNum"] for r in per_patient}
+    assert len(per_patient) == 3 * len(patients) and all("PatNum" in r.params for r in per_patient)
+    # The rest: the incremental calls above, the upcoming window's listing, and small reference tables.
+    window = [r for r in fake.requests if r.path == "/appointments" and "dateStart" in r.params]
+    small = [r for r in fake.requests if r.path in ("/definitions", "/appointmenttypes", "/carriers", "/insplans")]
+    assert len(fake.requests) == len(incremental) + len(window) + len(small) + len(per_patient)
+    assert len(window) == 1 and len(small) == 4
+    assert len(fake.requests) < first_count
+
+
+def test_incremental_cost_is_pages_of_changes_plus_one(export: Path, tmp_path: Path, keys: None) -> None:
+    fake = FakeOpenDental.from_export(export)
+    config = write_config(tmp_path, "cost")
+    with fake.mock():
+        run(config)
+        fake.advance(hours=1)
+        changed = [row["ProcNum"] for row in list(fake.tables["procedurelog"].values())[:130]]
+        for proc in changed:
+            fake.touch("procedurelog", proc, ProcFee="99.00")
+        fake.requests.clear()
+        report = run(config)
+    calls = [r for r in fake.requests if r.path == "/procedurelogs"]
+    assert len(calls) <= math.ceil(len(changed) / 100) + 1
+    proc = next(r for r in report.resources if r.resource == "procedurelog")
+    assert proc.stored.updated == len(changed)
+
+
+def test_deleted_appointments_leave_the_snapshot(export: Path, tmp_path: Path, keys: None) -> None:
+    fake = FakeOpenDental.from_export(export)
+    config = write_config(tmp_path, "del")
+    with fake.mock():
+        run(config)
+        upcoming = next(r["AptNum"] for r in fake.tables["appointment"].values()
+                        if r["AptStatus"] == "1" and r["AptDateTime"] >= "2026-03-03")
+        fake.delete("appointment", upcoming)
+        fake.advance(hours=1)
+        report = run(config)
+    assert upcoming not in snapshot(config)["appointment"]
+    assert next(r for r in report.resources if r.resource == "appointment").removed == 1
+
+
+def test_transient_failures_do_not_change_the_result(export: Path, tmp_path: Path, keys: None) -> None:
+    clean, flaky = FakeOpenDental.from_export(export), FakeOpenDental.from_export(export)
+    with clean.mock():
+        run(write_config(tmp_path, "clean"))
+    flaky.set_fault_rate(0.2, seed=3)
+    with flaky.mock():
+        report = run(write_config(tmp_path, "flaky"))
+    assert report.status == "ok"
+    assert snapshot(tmp_path / "clean.toml") == snapshot(tmp_path / "flaky.toml")
+    assert sum(1 for r in flaky.requests if r.status is None or r.status >= 400) > 10
+
+
+def test_the_request_rate_is_never_exceeded(export: Path, tmp_path: Path, keys: None) -> None:
+    fake = FakeOpenDental.from_export(export)
+    clock = FakeClock()
+    fake.set_fault_rate(0.1, seed=1)  # retries are paced too
+    with fake.mock():
+        run(write_config(tmp_path, "pace"), clock)
+    gaps = [b - a for a, b in zip(clock.starts, clock.starts[1:], strict=False)]
+    assert len(gaps) > 50 and min(gaps) >= 5.0 - 1e-9
+
+
+def test_a_wrong_customer_key_is_a_config_error(export: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("OD_DEV", "dev-key")
+    monkeypatch.setenv("OD_CUST", "wrong-SECRET-key")
+    fake = FakeOpenDental.from_export(export)
+    with fake.mock(), pytest.raises(ApiConfigError, match="refused the keys") as exc:
+        run(write_config(tmp_path, "bad"))
+    assert "SECRET" not in str(exc.value)
+    assert len(fake.requests) == 1  # no retries on a config error
