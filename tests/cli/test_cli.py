@@ -218,3 +218,27 @@ def test_schema_tasks_is_valid_json_schema() -> None:
     schema = json.loads(invoke("schema", "tasks").output)
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["type"] == "array"
+
+
+def test_wrong_customer_key_exits_2_without_traceback_or_key(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from fakes.opendental import FakeOpenDental
+
+    from pms_bridge.cli.demo import DEMO_AS_OF
+    from pms_bridge.sample import generate_practice
+
+    generate_practice(tmp_path / "exports", as_of=DEMO_AS_OF, patients=40)
+    fake = FakeOpenDental.from_export(tmp_path / "exports")
+    monkeypatch.setenv("OD_DEV", "dev-key")
+    monkeypatch.setenv("OD_CUST", "not-the-SECRET-key")
+    config = tmp_path / "api.toml"
+    config.write_text(
+        '[practice]\nname = "x"\ntimezone = "America/Chicago"\n[source]\nconnector = "opendental-api"\n'
+        'mode = "service"\nbase_url = "https://api.opendental.com/api/v1"\n'
+        'developer_key_env = "OD_DEV"\ncustomer_key_env = "OD_CUST"\n[store]\npath = "s.sqlite"\n',
+        encoding="utf-8",
+    )
+    with fake.mock():
+        result = runner.invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "refused the keys (401)" in result.output and "customer key" in result.output
+    assert "Traceback" not in result.output and "SECRET" not in result.output

@@ -194,3 +194,83 @@ def test_a_wrong_customer_key_is_a_config_error(export: Path, tmp_path: Path, mo
         run(write_config(tmp_path, "bad"))
     assert "SECRET" not in str(exc.value)
     assert len(fake.requests) == 1  # no retries on a config error
+
+
+TASK_SINK = """
+[[sinks]]
+type = "opendental-tasks"
+user_num = 1
+[sinks.task_lists]
+patient = "Patient Coordinator"
+scheduling = "Scheduling Coordinator"
+financial = "Financial Coordinator"
+clinical = "Clinical Coordinator"
+"""
+LISTS = ("Patient Coordinator", "Scheduling Coordinator", "Financial Coordinator", "Clinical Coordinator")
+
+
+def office(export: Path) -> FakeOpenDental:
+    fake = FakeOpenDental.from_export(export)
+    for name in LISTS:
+        fake.add_tasklist(name)
+    return fake
+
+
+def od_tasks(fake: FakeOpenDental) -> list[dict]:
+    return sorted(fake.tasks.values(), key=lambda t: t["TaskNum"])
+
+
+def marker_keys(fake: FakeOpenDental) -> list[str]:
+    return sorted(t["Descript"].split("[pms-bridge ")[1].split("]")[0] for t in fake.tasks.values())
+
+
+@pytest.mark.parametrize("route", ["resources", "query"])
+def test_run_puts_tasks_into_open_dental_and_keeps_them_current(
+    export: Path, tmp_path: Path, keys: None, route: str
+) -> None:
+    fake = office(export)
+    config = write_config(tmp_path, f"tasks-{route}", route=route, extra=TASK_SINK)
+    with fake.mock():
+        first = run(config)
+        created = od_tasks(fake)
+        assert len(created) == first.tasks.open_tasks == len(first.checks.findings) > 0
+        assert all(t["TaskStatus"] == "New" and t["UserNum"] == 1 for t in created)
+        assert {t["ObjectType"] for t in created} <= {"Patient", "Appointment"}
+        assert len(set(marker_keys(fake))) == len(created)
+
+        fake.advance(hours=1)
+        posts_before = fake.count("POST", "/tasks")
+        run(config)
+        assert fake.count("POST", "/tasks") == posts_before  # nothing new, nothing duplicated
+
+        # The office fixes one problem and a person closes another task in Open Dental.
+        ins = next(t for t in created if "INS002" in t["Descript"])
+        patplan = ins["Descript"].split("[pms-bridge INS002:coverage:")[1].split("]")[0]
+        fake.insert("insverify", {"InsVerifyNum": "", "DateLastVerified": "2026-03-02", "VerifyType": "2",
+                                  "FKey": patplan, "DefNum": "0"})
+        by_hand = next(t for t in created if "REF004" in t["Descript"])
+        fake.mark_task_done(by_hand["TaskNum"])
+        fake.advance(hours=1)
+        third = run(config)
+    assert fake.tasks[ins["TaskNum"]]["TaskStatus"] == "Done"  # resolved -> Done in Open Dental
+    cfg = load_config(config)
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    from pms_bridge.ledger import Ledger
+
+    ledger = {t.key: t for t in Ledger(store).tasks()}
+    store.close()
+    hand_key = by_hand["Descript"].split("[pms-bridge ")[1].split("]")[0]
+    assert ledger[hand_key].status == "dismissed"  # closed in Open Dental -> dismissed in the ledger
+    assert third.tasks.counts["resolved"] >= 1 and third.tasks.push_failures == 0
+
+
+def test_flaky_network_gives_the_same_tasks_without_duplicates(export: Path, tmp_path: Path, keys: None) -> None:
+    clean, flaky = office(export), office(export)
+    with clean.mock():
+        run(write_config(tmp_path, "t-clean", extra=TASK_SINK))
+    flaky.set_fault_rate(0.2, seed=11)
+    with flaky.mock():
+        report = run(write_config(tmp_path, "t-flaky", extra=TASK_SINK))
+    assert report.status == "ok", [s.error for s in report.tasks.sinks]
+    assert marker_keys(flaky) == marker_keys(clean)
+    assert snapshot(tmp_path / "t-clean.toml") == snapshot(tmp_path / "t-flaky.toml")

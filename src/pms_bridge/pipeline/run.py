@@ -13,7 +13,7 @@ from pms_bridge.mapping import load_mapping
 from pms_bridge.pipeline.check import CheckReport, check_store
 from pms_bridge.ledger import Ledger
 from pms_bridge.pipeline.report import SyncReport, TaskReport
-from pms_bridge.pipeline.tasks import list_meta, patient_names, update_ledger, write_sinks
+from pms_bridge.pipeline.tasks import list_meta, patient_names, push_to_pms, update_ledger, write_sinks
 from pms_bridge.pipeline.sync import Connector, Progress, sync
 from pms_bridge.store import Store
 
@@ -109,10 +109,12 @@ def _work_tasks(config: Config, store: Store, report: SyncReport, run_id: int, c
     snapshot = report.checks.snapshot
     # With a table that could not be read, a missing finding proves nothing: close no task.
     update = update_ledger(store, report.checks, snapshot, run_id, not report.failed, dict(config.roles))
+    # The PMS first: a task a person closed there is dismissed before the lists are written.
+    sinks = push_to_pms(config, store, client, report.checks.as_of, run_id)
     tasks = Ledger(store).tasks()
     names = patient_names(snapshot.patients.values())
     meta = list_meta(config, store, names, report.checks.as_of, sync=report)
-    sinks = write_sinks(config, tasks, meta)
+    sinks += write_sinks(config, tasks, meta)
     return TaskReport(update.counts, sum(1 for t in tasks if t.status == "open"), sinks)
 
 

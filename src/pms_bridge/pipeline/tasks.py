@@ -8,6 +8,7 @@ from datetime import datetime
 import structlog
 
 from pms_bridge.config import Config
+from pms_bridge.connectors.api_client import ApiClient
 from pms_bridge.ledger import Ledger, LedgerUpdate, Task, reconcile
 from pms_bridge.model import Patient
 from pms_bridge.pipeline.check import CheckReport
@@ -95,13 +96,36 @@ def select_tasks(tasks: list[Task], statuses: list[str] | None, role: str | None
     return [t for t in tasks if (statuses is None or t.status in statuses) and (role is None or t.role == role)]
 
 
+PMS_SINKS = ("opendental-tasks", "opendental-commlog")
+
+
+def push_to_pms(
+    config: Config, store: Store, client: ApiClient | None, now: datetime, run_id: int
+) -> list[SinkResult]:
+    """Tasks into the PMS (Open Dental task lists or commlogs), through the source's API client."""
+    from pms_bridge.sinks.opendental import push_commlogs, push_tasks
+
+    results = []
+    for index, sink in enumerate(config.sinks):
+        if sink.type not in PMS_SINKS:
+            continue
+        target = f"Open Dental {'task lists' if sink.type == 'opendental-tasks' else 'commlogs'}"
+        if client is None:
+            results.append(SinkResult(sink.type, target, error='needs [source] connector = "opendental-api"'))
+            continue
+        push = push_tasks if sink.type == "opendental-tasks" else push_commlogs
+        pushed = push(client, store, sink, Ledger(store).tasks(), now=now, run_id=run_id, index=index)
+        error = "; ".join(pushed.errors[:5]) if (pushed.failed or pushed.errors) else None
+        results.append(SinkResult(sink.type, target, pushed.created + pushed.updated + pushed.closed, error))
+        log.info("sink.pushed", sink=sink.type, **{k: v for k, v in pushed.as_dict().items() if k != "errors"})
+    return results
+
+
 def write_sinks(config: Config, tasks: list[Task], meta: ListMeta) -> list[SinkResult]:
+    """Task lists written to files (json, csv, html)."""
     results = []
     for sink in config.sinks:
-        if sink.path is None:
-            # Open Dental task lists and commlogs arrive with the API connector.
-            results.append(SinkResult(sink.type, sink.type, error="this sink type is not available in this version"))
-            log.warning("sink.unavailable", sink=sink.type)
+        if sink.type in PMS_SINKS or sink.path is None:
             continue
         path = config.resolve(sink.path)
         chosen = select_tasks(tasks, list(sink.status), None)

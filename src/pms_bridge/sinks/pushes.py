@@ -15,8 +15,7 @@ from typing import Literal
 
 from sqlalchemy import select
 
-from pms_bridge.store import Store
-from pms_bridge.store import schema
+from pms_bridge.store import Store, schema
 
 PushState = Literal["pending", "sent", "closed"]
 
