@@ -54,7 +54,8 @@ def print_sync_report(console: Console, report: SyncReport, timezone: str) -> No
         console.print(f"Checked as of: {_when(report.as_of, timezone)}")
     if report.finished_at is not None:
         seconds = (report.finished_at - report.started_at).total_seconds()
-        console.print(f"Took {seconds:.1f} s")
+        requests = f", {report.requests:,} API requests" if report.requests else ""
+        console.print(f"Took {seconds:.1f} s{requests}")
     for failed in report.failed:
         console.print(f"[red]Not loaded:[/red] {escape(failed.error or '')}")
     for r in report.resources:
