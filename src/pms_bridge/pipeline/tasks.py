@@ -117,7 +117,6 @@ def push_to_pms(
         pushed = push(client, store, sink, Ledger(store).tasks(), now=now, run_id=run_id, index=index)
         error = "; ".join(pushed.errors[:5]) if (pushed.failed or pushed.errors) else None
         results.append(SinkResult(sink.type, target, pushed.created + pushed.updated + pushed.closed, error))
-        log.info("sink.pushed", sink=sink.type, **{k: v for k, v in pushed.as_dict().items() if k != "errors"})
     return results
 
 
