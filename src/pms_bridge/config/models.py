@@ -106,6 +106,21 @@ class RulesSection(BaseModel):
         return self.tables().get(code, {})
 
 
+class RetentionSection(_Section):
+    """How long history is kept; `pms-bridge purge` deletes what is older."""
+
+    days: int = Field(
+        default=730,
+        ge=30,
+        description="Keep this many days of history; older rows are deleted by `pms-bridge purge`: "
+        "past appointments (start older, no longer scheduled; their procedures stay), closed tasks "
+        "(resolved, dismissed or expired longer ago) with their task history and PMS push records, "
+        "quarantined rows, and run history (the latest run is always kept). Open tasks and "
+        "scheduled appointments are never purged. At least 30, so a dismissed task is remembered "
+        "long enough not to come back as new.",
+    )
+
+
 FILE_SINKS = ("json", "csv", "html")
 Role = Literal["patient", "scheduling", "treatment", "financial", "clinical"]
 TaskStatusName = Literal["open", "resolved", "dismissed", "expired"]
@@ -139,6 +154,9 @@ class Config(_Section):
         default_factory=dict, description="Who works each coordinator role's tasks (a person or team name)."
     )
     sinks: list[SinkSection] = Field(default_factory=list)
+    retention: RetentionSection = Field(
+        default_factory=RetentionSection, description="How long history is kept (see `pms-bridge purge`)."
+    )
 
     # Folder of the config file: relative paths in it are relative to this.
     base_dir: Path = Field(default=Path("."), exclude=True)

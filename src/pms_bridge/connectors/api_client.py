@@ -2,12 +2,16 @@
 honour Retry-After, and a table that sorts failures into "fix the config"
 and "try again later" (after Airbyte's error-handler idea).
 
-Nothing here logs or raises with credentials: errors name the method, the
-path and the status, never headers.
+Nothing here logs or raises with credentials or PHI: errors and log events
+name the method, the path (without any query string) and the status, never
+headers, parameters, bodies or full URLs. TLS certificates are always
+verified, except for a loopback base URL when the config explicitly says so.
+Every request has a timeout.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import time
 from collections.abc import Callable
@@ -50,7 +54,7 @@ class TransientHTTPError(ApiError):
 # Status -> what to tell the person who set it up. Anything else 4xx is a request error.
 CONFIG_ERRORS = {
     401: "the API refused the keys (401): check the developer and customer keys in the environment variables "
-    "named in [source], and that the customer key has the API permissions this needs",
+    "(or OS keyring entries) named in [source], and that the customer key has the API permissions this needs",
     403: "the API refused the request (403): the customer key lacks a permission this needs",
     404: "the API has no such endpoint (404): check [source] base_url (it ends in /api/v1)",
     410: "the API retired this method (410): upgrade pms-bridge",
@@ -58,6 +62,25 @@ CONFIG_ERRORS = {
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Open Dental answers 400 when the office's eConnector is down: that passes.
 TRANSIENT_400_MARKERS = ("econnector", "timed out", "timeout")
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: traffic that never leaves the machine."""
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _where(path: str) -> str:
+    """The path as messages and logs show it: never a query string (it may carry ids or filters)."""
+    return path.split("?", 1)[0].split("#", 1)[0]
 
 
 def _retry_after(response: httpx.Response, now: Callable[[], float]) -> float | None:
@@ -118,6 +141,22 @@ class ApiClient:
         on_request: Callable[[str, str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        try:
+            host = httpx.URL(self.base_url).host
+        except httpx.InvalidURL:
+            raise ApiConfigError("[source] base_url is not a valid URL (it looks like https://host/api/v1)") from None
+        if timeout is None or not timeout > 0:
+            raise ValueError("every request needs a timeout: give a positive number of seconds")
+        if not verify:
+            if not is_loopback(host):
+                raise ApiConfigError(
+                    f"TLS certificate checks can be turned off ([source] insecure_local_tls) only for a loopback "
+                    f"base_url (localhost, 127.0.0.1, ::1), not for {host or 'this URL'}: remove the setting, or "
+                    "give the API a certificate this machine trusts"
+                )
+            log.warning("tls.verification_disabled", host=host)
+        self.host = host
+        self.verify = verify
         self.pacer = Pacer(min_interval, clock, sleep)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -125,6 +164,9 @@ class ApiClient:
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, verify=verify)
         self.requests = 0  # every attempt, for reports and tests
         self._on_request = on_request  # (method, path) at each attempt's start: metrics, tests
+
+    def __repr__(self) -> str:
+        return f"ApiClient(host={self.host!r}, verify={self.verify}, requests={self.requests})"
 
     def close(self) -> None:
         self._http.close()
@@ -157,7 +199,7 @@ class ApiClient:
         except (TransientHTTPError, httpx.TransportError) as exc:
             kind = exc.status if isinstance(exc, TransientHTTPError) else type(exc).__name__
             raise ApiUnavailable(
-                f"{method} {path} still failing after {self.retry.attempts} attempts ({kind}); "
+                f"{method} {_where(path)} still failing after {self.retry.attempts} attempts ({kind}); "
                 "the office server, its eConnector or the API may be down: the next run will try again"
             ) from None
 
@@ -166,15 +208,21 @@ class ApiClient:
         self.requests += 1
         if self._on_request is not None:
             self._on_request(method, path)
-        response = self._http.request(method, path, params=params, json=json)
+        where = _where(path)
+        try:
+            response = self._http.request(method, path, params=params, json=json)
+        except httpx.TransportError:
+            raise  # retried; its text is never shown (ApiUnavailable names only its type)
+        except httpx.RequestError as exc:  # too many redirects, an undecodable body: not worth retrying
+            raise ApiRequestError(f"{method} {where} failed ({type(exc).__name__})") from None
         status = response.status_code
         if status < 400:
             return response
-        what = f"{method} {path} -> {status}"
+        what = f"{method} {where} -> {status}"
         if status in CONFIG_ERRORS:
-            raise ApiConfigError(f"{CONFIG_ERRORS[status]} ({method} {path})")
+            raise ApiConfigError(f"{CONFIG_ERRORS[status]} ({method} {where})")
         body = response.text[:300].lower()
         if status in TRANSIENT_STATUSES or (status == 400 and any(m in body for m in TRANSIENT_400_MARKERS)):
-            log.info("http.retry", method=method, path=path, status=status)
+            log.info("http.retry", method=method, path=where, status=status)
             raise TransientHTTPError(status, _retry_after(response, self._clock), what)
         raise ApiRequestError(what)

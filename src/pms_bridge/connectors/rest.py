@@ -11,19 +11,15 @@ so the mapping stage does not care where they came from.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from pms_bridge.connectors.files import Chunk, SourceFileError
-from pms_bridge.connectors.api_client import ApiClient, ApiConfigError, ApiRequestError
+from pms_bridge.connectors.api_client import ApiClient, ApiRequestError
+from pms_bridge.connectors.secrets import MissingSecret, read_secret
 from pms_bridge.connectors.spec import ConnectorSpec, QuerySpec, RestResource, RestSpec
-
-
-class MissingSecret(ApiConfigError):
-    """An environment variable named in the config is not set."""
 
 
 def cell(value: Any) -> str:
@@ -50,22 +46,28 @@ def read_cursor(value: str | None) -> str | None:
     return data.get("server_time") if isinstance(data, dict) else None
 
 
-def auth_headers(spec: RestSpec, developer_key_env: str, customer_key_env: str, env: dict[str, str]) -> dict[str, str]:
-    keys = {}
-    for name, var in (("developer_key", developer_key_env), ("customer_key", customer_key_env)):
-        value = env.get(var, "").strip()
-        if not value:
-            raise MissingSecret(f"environment variable {var} (named by [source] {name}_env) is not set")
-        keys[name] = value
+def auth_headers(
+    spec: RestSpec, developer_key_env: str, customer_key_env: str, env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The auth header built from the keys the named variables hold (environment, then OS keyring)."""
+    keys = {
+        name: read_secret(var, env=env, setting=f"[source] {name}_env")
+        for name, var in (("developer_key", developer_key_env), ("customer_key", customer_key_env))
+    }
     return {spec.auth_header: spec.auth_format.format(**keys), "Content-Type": "application/json"}
 
 
-def make_client(spec: ConnectorSpec, source: Any, env: dict[str, str] | None = None, **http: Any) -> ApiClient:
-    """The paced, retrying client for a `[source]` section (mode defaults, then the config's own values)."""
+def make_client(spec: ConnectorSpec, source: Any, env: Mapping[str, str] | None = None, **http: Any) -> ApiClient:
+    """The paced, retrying client for a `[source]` section (mode defaults, then the config's own values).
+
+    TLS certificates are verified unless `[source] insecure_local_tls = true`, which the client
+    accepts only for a loopback base URL.
+    """
     assert spec.rest is not None
     mode = spec.rest.modes[source.mode or "cloud"]
     interval = source.min_request_interval if source.min_request_interval is not None else mode.min_request_interval
-    headers = auth_headers(spec.rest, source.developer_key_env, source.customer_key_env, dict(env or os.environ))
+    headers = auth_headers(spec.rest, source.developer_key_env, source.customer_key_env, env)
+    http.setdefault("verify", not getattr(source, "insecure_local_tls", False))
     return ApiClient(source.base_url or mode.base_url, headers, min_interval=interval, timeout=source.timeout, **http)
 
 

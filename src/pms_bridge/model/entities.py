@@ -77,18 +77,20 @@ class Provider(Record):
 
 
 class Patient(Record):
+    """A patient. Minimum necessary: the name is for the task list a coordinator reads; the
+    birth date is kept for age-dependent rules (fluoride, sealants); phone numbers, e-mail and
+    addresses are not kept at all (the coordinator calls from the PMS)."""
+
     entity: ClassVar[str] = "patient"
     table: ClassVar[str] = "patients"
     phi_fields: ClassVar[frozenset[str]] = frozenset(
-        {"first_name", "last_name", "preferred_name", "birth_date", "phone", "email"}
+        {"first_name", "last_name", "preferred_name", "birth_date"}
     )
 
     first_name: str | None = None
     last_name: str | None = None
     preferred_name: str | None = None
     birth_date: date | None = None
-    phone: str | None = None
-    email: str | None = None
     status: Code[PatientStatus] = PatientStatus.PATIENT
     primary_provider_id: Id | None = None
     # The day the patient entered the PMS (a first contact for a new patient).

@@ -130,6 +130,9 @@ def _load_resource(
                 source_id = bound.source_id_of(cells)
                 if source_id:
                     present.add(source_id)
+                # The offending cell helps whoever debugs a mapping; the log's redaction masks it.
+                log.debug("row.quarantined", source=table.source, line=line, field=exc.field,
+                          value=cells[header.index(exc.column)] if exc.column in header else None)
                 bad.append(QuarantinedRow(table.source, compiled.name, line, source_id, exc.field, exc.reason))
                 continue
             if record.source_id in seen:
