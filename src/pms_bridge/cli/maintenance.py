@@ -48,8 +48,8 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def _counts_table(title: str, counts: dict[str, int]) -> Table:
-    table = Table(title=title)
+def _counts_table(counts: dict[str, int]) -> Table:
+    table = Table()
     table.add_column("what")
     table.add_column("rows", justify="right")
     for kind, n in counts.items():
@@ -66,7 +66,7 @@ def purge(
             "--older-than",
             min=30,
             metavar="DAYS",
-            help="Delete history older than this many days. Default: [retention] days in the config (730).",
+            help="Delete history older than this many days. Default: \\[retention] days in the config (730).",
         ),
     ] = None,
     yes: Annotated[
@@ -77,7 +77,7 @@ def purge(
 
     Deletes, for this practice only: past appointments that are no longer scheduled, closed tasks (resolved, dismissed, expired) with their history and PMS push records, quarantined rows, and old runs (the latest run is always kept). Open tasks and scheduled appointments are never deleted. A SQLite store is compacted afterwards, so the deleted data does not stay in the file.
 
-    It shows what it would delete and asks first; pass --yes where nobody can answer (cron).
+    The period comes from the config (\\[retention] days = 730, at least 30) unless --older-than is given. It shows what it would delete and asks first; pass --yes where nobody can answer (cron).
 
     Examples:
 
@@ -90,14 +90,15 @@ def purge(
     days = older_than if older_than is not None else cfg.retention.days
     cutoff = now_at_practice(cfg) - timedelta(days=days)
     store = Store.open(cfg.store_url(), cfg.practice.practice())
+    when = f"older than {days} days (before {cutoff:%Y-%m-%d %H:%M} {cfg.practice.timezone})"
     try:
-        pending = purge_preview(store, cutoff)
-        when = f"older than {days} days (before {cutoff:%Y-%m-%d %H:%M} {cfg.practice.timezone})"
-        if not sum(pending.values()):
-            out.print(f"Nothing {when} to delete.")
-            return
-        out.print(_counts_table(f"Would delete, {when}", pending))
         if not yes:
+            pending = purge_preview(store, cutoff)
+            if not sum(pending.values()):
+                out.print(f"Nothing {when} to delete.", soft_wrap=True)
+                return
+            out.print(f"Would delete, {when}:", soft_wrap=True)
+            out.print(_counts_table(pending))
             if not _interactive():
                 err.print("[red]Not deleting:[/red] no terminal to confirm on. Pass --yes to purge unattended (cron).")
                 raise typer.Exit(1)
@@ -107,7 +108,11 @@ def purge(
         deleted = purge_store(store, cutoff)
     finally:
         store.close()
-    out.print(_counts_table("Deleted", deleted))
+    if not sum(deleted.values()):
+        out.print(f"Nothing {when} to delete.", soft_wrap=True)
+        return
+    out.print(f"Deleted, {when}:", soft_wrap=True)
+    out.print(_counts_table(deleted))
     out.print(f"Deleted {sum(deleted.values()):,} row(s).")
 
 
@@ -177,7 +182,7 @@ def audit(
         return
     table = Table(title=f"Audit trail ({len(events)} event(s), newest first)")
     for header in ("when (UTC)", "run", "what", "key", "change", "cause"):
-        table.add_column(header, no_wrap=header in ("when (UTC)", "key"))
+        table.add_column(header, no_wrap=header in ("when (UTC)", "key", "change"))
     for e in events:
         table.add_row(
             f"{e.at:%Y-%m-%d %H:%M}", str(e.run_id) if e.run_id is not None else "—", e.kind,

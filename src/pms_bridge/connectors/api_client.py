@@ -198,10 +198,11 @@ class ApiClient:
             return retrying(self._attempt, method, path, params, json)
         except (TransientHTTPError, httpx.TransportError) as exc:
             kind = exc.status if isinstance(exc, TransientHTTPError) else type(exc).__name__
-            raise ApiUnavailable(
-                f"{method} {_where(path)} still failing after {self.retry.attempts} attempts ({kind}); "
-                "the office server, its eConnector or the API may be down: the next run will try again"
-            ) from None
+        # Raised outside the handler: no __context__ chaining the httpx error (and its request) along.
+        raise ApiUnavailable(
+            f"{method} {_where(path)} still failing after {self.retry.attempts} attempts ({kind}); "
+            "the office server, its eConnector or the API may be down: the next run will try again"
+        )
 
     def _attempt(self, method: str, path: str, params: dict[str, Any] | None, json: Any) -> httpx.Response:
         self.pacer.wait()
@@ -214,7 +215,11 @@ class ApiClient:
         except httpx.TransportError:
             raise  # retried; its text is never shown (ApiUnavailable names only its type)
         except httpx.RequestError as exc:  # too many redirects, an undecodable body: not worth retrying
-            raise ApiRequestError(f"{method} {where} failed ({type(exc).__name__})") from None
+            failed = type(exc).__name__
+        else:
+            failed = None
+        if failed is not None:  # raised outside the handler, so no __context__ carries the request along
+            raise ApiRequestError(f"{method} {where} failed ({failed})")
         status = response.status_code
         if status < 400:
             return response

@@ -11,7 +11,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pms_bridge.sample.clinic import exam_procs
-from pms_bridge.sample.codes import CODE_BY_ID, FMX_OR_PANO, NEEDS_FMX, NEEDS_PA_PREFIXES, PA_FMX_PANO
+from pms_bridge.sample.codes import (
+    CODE_BY_ID,
+    FMX_OR_PANO,
+    NEEDS_FMX,
+    NEEDS_PA_PREFIXES,
+    PA_FMX_PANO,
+)
 from pms_bridge.sample.practice import Practice
 from pms_bridge.sample.records import (
     COMPLETE,

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from pms_bridge.sample.codes import CODE_BY_ID, HYGIENE_KINDS, TYPE_OF_KIND, XRAY_CATEGORY
+from pms_bridge.sample.codes import (
+    CODE_BY_ID,
+    HYGIENE_KINDS,
+    TYPE_OF_KIND,
+    XRAY_CATEGORY,
+)
 from pms_bridge.sample.practice import Practice
 from pms_bridge.sample.records import (
     BROKEN,

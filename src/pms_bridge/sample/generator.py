@@ -15,6 +15,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
+from pms_bridge.private_files import private_dir, private_open
 from pms_bridge.sample.emit import write_household
 from pms_bridge.sample.history import household
 from pms_bridge.sample.planted import CASES, plant
@@ -73,7 +74,7 @@ def generate_practice(
         planted = [item.as_dict() for item in plant(pr)]
     finally:
         tables.close()
-    with open(out_dir / "planted.json", "w", encoding="utf-8", newline="\n") as handle:
+    with private_open(out_dir / "planted.json", newline="\n") as handle:
         json.dump(planted, handle, indent=2)
         handle.write("\n")
     return SampleReport(out_dir, dict(tables.rows), planted)
@@ -84,6 +85,7 @@ def generate_group(
 ) -> list[SampleReport]:
     """Write ``locations`` practices to ``out_dir/location-01`` ...; each has its own dataset."""
     out_dir = Path(out_dir)
+    private_dir(out_dir)
     reports = []
     for i in range(1, locations + 1):
         location_seed = Random(f"{seed}:location:{i}").randrange(2**31)

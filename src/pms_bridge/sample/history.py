@@ -9,7 +9,14 @@ from datetime import date, timedelta
 
 from pms_bridge.sample import names
 from pms_bridge.sample.charting import finish
-from pms_bridge.sample.clinic import EXAM_UNITS, NP_UNITS, Step, follow_up, plan_treatment, units_of
+from pms_bridge.sample.clinic import (
+    EXAM_UNITS,
+    NP_UNITS,
+    Step,
+    follow_up,
+    plan_treatment,
+    units_of,
+)
 from pms_bridge.sample.codes import MOLARS
 from pms_bridge.sample.practice import Practice
 from pms_bridge.sample.records import (

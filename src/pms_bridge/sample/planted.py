@@ -14,7 +14,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pms_bridge.sample.planter import RECALL, SRP, Planted, Planter, Subject, crown, other_than, proc_of
+from pms_bridge.sample.planter import (
+    RECALL,
+    SRP,
+    Planted,
+    Planter,
+    Subject,
+    crown,
+    other_than,
+    proc_of,
+)
 from pms_bridge.sample.practice import Practice
 from pms_bridge.sample.records import REF_TO, RefLink
 

@@ -6,7 +6,13 @@ from datetime import date, datetime, time, timedelta
 from random import Random
 
 from pms_bridge.sample import names
-from pms_bridge.sample.codes import APPOINTMENT_TYPES, CODES, DEFINITIONS, HYGIENE_KINDS, definition_items
+from pms_bridge.sample.codes import (
+    APPOINTMENT_TYPES,
+    CODES,
+    DEFINITIONS,
+    HYGIENE_KINDS,
+    definition_items,
+)
 from pms_bridge.sample.records import COMPLETE, SCHEDULED, Person, Plan, Visit
 from pms_bridge.sample.schedule import Book
 from pms_bridge.sample.tables import Tables

@@ -8,6 +8,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from pms_bridge.private_files import private_dir, private_open
+
+
 NO_DATE = date(1, 1, 1)
 NO_DATETIME = datetime(1, 1, 1)
 
@@ -197,14 +200,14 @@ class Tables:
     """One CSV per table, written row by row; ids are handed out per table."""
 
     def __init__(self, out_dir: Path, id_offset: int = 0) -> None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(out_dir)
         self.rows: dict[str, int] = dict.fromkeys(TABLES, 0)
         self._last_id: dict[str, int] = dict.fromkeys(TABLES, id_offset)
         self._files = ExitStack()
         self._writers: dict[str, Any] = {}
         for name, columns in TABLES.items():
             path = out_dir / f"{name}.csv"
-            handle = self._files.enter_context(open(path, "w", encoding="utf-8", newline=""))  # noqa: SIM115
+            handle = self._files.enter_context(private_open(path))
             self._writers[name] = csv.writer(handle, lineterminator="\n")
             self._writers[name].writerow(columns)
 

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from pms_bridge.ledger import Task
+from pms_bridge.private_files import private_dir
 from pms_bridge.sinks.meta import ListMeta
 
 CSV_COLUMNS = [
@@ -49,7 +50,7 @@ def render(fmt: str, tasks: list[Task], meta: ListMeta) -> str:
 
 def write_private(path: Path, text: str) -> None:
     """Replace ``path`` atomically with an owner-only (0600) file; a reader never sees half a list."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp: mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:

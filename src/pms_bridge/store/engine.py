@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
+from pms_bridge.private_files import private_dir
 from pms_bridge.store.schema import SCHEMA_VERSION, metadata, schema_info
 
 
@@ -18,8 +19,7 @@ class StoreError(Exception):
 
 def create_private_file(path: Path) -> None:
     """Create ``path`` (and missing parents) readable by the owner only."""
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
+    private_dir(path.parent)
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
     os.close(fd)
     os.chmod(path, 0o600)
