@@ -30,12 +30,12 @@ TZ = ZoneInfo("America/Chicago")
 LATER = datetime(2029, 3, 2, 8, 0, tzinfo=TZ)  # "now" for purge: the pipeline's runs are years old by then
 
 
-def invoke(*args: str, input: str | None = None):  # noqa: ANN201, A002
+def invoke(*args: str, input: str | None = None):
     return runner.invoke(app, list(args), input=input, catch_exceptions=False, env={"COLUMNS": "200"})
 
 
 @pytest.fixture
-def config(tmp_path: Path, write_config) -> Path:  # noqa: ANN001
+def config(tmp_path: Path, write_config) -> Path:
     """Two pipeline runs over the mini practice plus two old past visits and one bad row:
     the second run (three days later) expires the first run's tasks."""
     tables = mini_practice()

@@ -112,4 +112,4 @@ def test_other_practices_events_are_not_shown(store: Store, store_url: str, prac
 
 def test_a_naive_since_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="aware"):
-        audit_events(store, datetime(2026, 3, 1), None, None, 10)  # noqa: DTZ001
+        audit_events(store, datetime(2026, 3, 1), None, None, 10)

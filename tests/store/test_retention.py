@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from pms_bridge.ledger import Ledger, LedgerUpdate, Task, Transition
 from pms_bridge.model import Appointment, Practice
@@ -166,19 +165,22 @@ def test_other_practices_are_never_touched(store: Store, store_url: str, practic
 
 def test_a_naive_cutoff_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="aware"):
-        purge(store, datetime(2024, 1, 1))  # noqa: DTZ001
+        purge(store, datetime(2024, 1, 1))
 
 
-def test_sqlite_file_keeps_no_trace_of_purged_rows(store: Store) -> None:
-    if store.engine.dialect.name != "sqlite":
-        pytest.skip("VACUUM is for SQLite only")
-    path = Path(make_url(str(store.engine.url)).database or "")
+def test_sqlite_file_keeps_no_trace_of_purged_rows(tmp_path: Path, practice: Practice) -> None:
+    """Deleted rows are gone from the file and its write-ahead log (VACUUM + checkpoint), not just unlinked."""
+    path = tmp_path / "store.sqlite"
+    store = Store.open(f"sqlite:///{path}", practice)
 
     def on_disk() -> bytes:
         wal = path.with_name(path.name + "-wal")
         return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
 
-    _add_task(store, "REF001:referral:1", "resolved", OLD - timedelta(days=5), OLD)
-    assert MARKER.encode() in on_disk()
-    assert purge(store, CUTOFF)["tasks"] == 1
-    assert MARKER.encode() not in on_disk()
+    try:
+        _add_task(store, "REF001:referral:1", "resolved", OLD - timedelta(days=5), OLD)
+        assert MARKER.encode() in on_disk()
+        assert purge(store, CUTOFF)["tasks"] == 1
+        assert MARKER.encode() not in on_disk()
+    finally:
+        store.close()

@@ -18,6 +18,7 @@ from pms_bridge.cli.summary import print_sync_report
 from pms_bridge.config import Config, load_config
 from pms_bridge.logs import configure_logging
 from pms_bridge.cli.findings import print_catalog, print_counts, print_findings, print_findings_json
+from pms_bridge.cli.maintenance import audit, purge
 from pms_bridge.cli.tasks import print_task_report, tasks_app
 from pms_bridge.pipeline import SyncReport, check_only, parse_as_of, run_sync
 
@@ -41,6 +42,8 @@ app = typer.Typer(
 schema_app = typer.Typer(help="Print the JSON Schema of pms-bridge's files (for editors and validators).")
 app.add_typer(schema_app, name="schema")
 app.add_typer(tasks_app, name="tasks")
+app.command()(purge)
+app.command()(audit)
 
 out = Console()
 err = Console(stderr=True)

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from pms_bridge.cli.errors import handle_errors
 from pms_bridge.config import load_config
+from pms_bridge.logs import configure_logging
 from pms_bridge.pipeline import now_at_practice
 from pms_bridge.store import Store
 from pms_bridge.store.audit import AuditEvent, audit_events
@@ -28,6 +29,7 @@ from pms_bridge.store.retention import purge_preview
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="The practice's TOML config file.", dir_okay=False)
 ]
+Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output on stderr (-vv: debug).")]
 
 _LABELS = {
     "appointments": "past appointments (no longer scheduled)",
@@ -72,6 +74,7 @@ def purge(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed in cron and scripts).")
     ] = False,
+    verbose: Verbose = 0,
 ) -> None:
     """Delete the practice's history older than the retention period (privacy: keep no more PHI than needed).
 
@@ -85,6 +88,7 @@ def purge(
 
       pms-bridge purge --config practice.toml --older-than 365 --yes
     """
+    configure_logging(verbose)
     out, err = _consoles()
     cfg = load_config(config)
     days = older_than if older_than is not None else cfg.retention.days
@@ -155,6 +159,7 @@ def audit(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON lines (one event a line) instead of a table.")
     ] = False,
+    verbose: Verbose = 0,
 ) -> None:
     """The audit trail: every task state change and every push to the PMS, newest first.
 
@@ -168,6 +173,7 @@ def audit(
 
       pms-bridge audit --config practice.toml --run 12 --json > run-12-audit.jsonl
     """
+    configure_logging(verbose)
     out, _ = _consoles()
     cfg = load_config(config)
     since_at = _parse_since(since, cfg.practice.practice().tz) if since else None

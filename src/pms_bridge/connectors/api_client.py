@@ -151,8 +151,8 @@ class ApiClient:
             if not is_loopback(host):
                 raise ApiConfigError(
                     f"TLS certificate checks can be turned off ([source] insecure_local_tls) only for a loopback "
-                    f"base_url (localhost, 127.0.0.1, ::1), not for {host or 'this URL'}: remove the setting, or "
-                    "give the API a certificate this machine trusts"
+                    f"base_url (localhost, 127.0.0.1, ::1), not for {host or 'this URL'}: remove the setting, and give "
+                    "the API a certificate this machine trusts (SSL_CERT_FILE can name a CA bundle holding your own CA)"
                 )
             log.warning("tls.verification_disabled", host=host)
         self.host = host
