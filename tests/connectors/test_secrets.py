@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,11 @@ class FakeKeyring(types.ModuleType):
         return self.entries.get((service, username))
 
 
+InstallKeyring = Callable[..., FakeKeyring]
+
+
 @pytest.fixture
-def fake_keyring(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def fake_keyring(monkeypatch: pytest.MonkeyPatch) -> InstallKeyring:
     def install(entries: dict[tuple[str, str], str] | None = None, error: Exception | None = None) -> FakeKeyring:
         fake = FakeKeyring(entries, error)
         monkeypatch.setitem(sys.modules, "keyring", fake)
@@ -51,26 +55,26 @@ def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "keyring", None)
 
 
-def test_the_environment_variable_comes_first(fake_keyring) -> None:  # noqa: ANN001
+def test_the_environment_variable_comes_first(fake_keyring: InstallKeyring) -> None:
     fake = fake_keyring({(KEYRING_SERVICE, "OD_CUST"): "from-keyring"})
     assert read_secret("OD_CUST", env={"OD_CUST": f"  {CUST}\n"}) == CUST
     assert fake.asked == []  # the keyring is not even asked
 
 
 @pytest.mark.parametrize("env", [{}, {"OD_CUST": ""}, {"OD_CUST": "   "}], ids=["unset", "empty", "blank"])
-def test_unset_variable_falls_back_to_the_keyring(fake_keyring, env: dict[str, str]) -> None:  # noqa: ANN001
+def test_unset_variable_falls_back_to_the_keyring(fake_keyring: InstallKeyring, env: dict[str, str]) -> None:
     fake = fake_keyring({("pms-bridge", "OD_CUST"): f"{CUST} "})
     assert read_secret("OD_CUST", env=env) == CUST
     assert fake.asked == [("pms-bridge", "OD_CUST")]  # service "pms-bridge", user = the variable's name
 
 
-def test_reads_os_environ_by_default(fake_keyring, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_reads_os_environ_by_default(fake_keyring: InstallKeyring, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_keyring()
     monkeypatch.setenv("PMS_BRIDGE_TEST_KEY", CUST)
     assert read_secret("PMS_BRIDGE_TEST_KEY") == CUST
 
 
-def test_neither_says_both_ways_and_names_no_value(fake_keyring) -> None:  # noqa: ANN001
+def test_neither_says_both_ways_and_names_no_value(fake_keyring: InstallKeyring) -> None:
     fake_keyring({(KEYRING_SERVICE, "OTHER"): DEV})
     with pytest.raises(MissingSecret) as exc:
         read_secret("OD_CUST", env={"OD_DEV": DEV}, setting="[source] customer_key_env")
@@ -82,7 +86,7 @@ def test_neither_says_both_ways_and_names_no_value(fake_keyring) -> None:  # noq
     assert "S3CRET" not in message
 
 
-def test_keyring_not_installed_says_how_to_install_it(no_keyring) -> None:  # noqa: ANN001
+def test_keyring_not_installed_says_how_to_install_it(no_keyring: None) -> None:
     with pytest.raises(MissingSecret) as exc:
         read_secret("OPENDENTAL_CUSTOMER_KEY", env={})
     message = str(exc.value)
@@ -92,7 +96,7 @@ def test_keyring_not_installed_says_how_to_install_it(no_keyring) -> None:  # no
     assert "keyring set pms-bridge OPENDENTAL_CUSTOMER_KEY" in message
 
 
-def test_a_broken_keyring_backend_is_reported_by_type_not_text(fake_keyring) -> None:  # noqa: ANN001
+def test_a_broken_keyring_backend_is_reported_by_type_not_text(fake_keyring: InstallKeyring) -> None:
     class NoKeyringError(RuntimeError):
         pass
 
@@ -108,7 +112,7 @@ def test_missing_secret_is_a_config_error_and_rest_reexports_it() -> None:
     assert RestMissingSecret is MissingSecret
 
 
-def test_auth_header_from_env_and_keyring(fake_keyring) -> None:  # noqa: ANN001
+def test_auth_header_from_env_and_keyring(fake_keyring: InstallKeyring) -> None:
     fake_keyring({(KEYRING_SERVICE, "OD_CUST"): CUST})
     spec = load_connector_spec("opendental-api")
     assert spec.rest is not None
@@ -116,7 +120,7 @@ def test_auth_header_from_env_and_keyring(fake_keyring) -> None:  # noqa: ANN001
     assert headers["Authorization"] == f"ODFHIR {DEV}/{CUST}"
 
 
-def test_auth_header_without_keys_names_the_setting(no_keyring) -> None:  # noqa: ANN001
+def test_auth_header_without_keys_names_the_setting(no_keyring: None) -> None:
     spec = load_connector_spec("opendental-api")
     assert spec.rest is not None
     with pytest.raises(MissingSecret, match=r"OD_CUST \(named by \[source\] customer_key_env\)") as exc:

@@ -42,8 +42,6 @@ app = typer.Typer(
 schema_app = typer.Typer(help="Print the JSON Schema of pms-bridge's files (for editors and validators).")
 app.add_typer(schema_app, name="schema")
 app.add_typer(tasks_app, name="tasks")
-app.command()(purge)
-app.command()(audit)
 
 out = Console()
 err = Console(stderr=True)
@@ -318,3 +316,8 @@ def schema_tasks() -> None:
 def schema_config() -> None:
     """JSON Schema of the practice config file."""
     out.print_json(json.dumps(Config.model_json_schema()))
+
+
+# Maintenance commands last in --help: the daily ones come first.
+app.command()(purge)
+app.command()(audit)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pms_bridge.connectors.files import Chunk, SourceFileError
 from pms_bridge.connectors.api_client import ApiClient, ApiRequestError
+from pms_bridge.connectors.files import Chunk, SourceFileError
 from pms_bridge.connectors.secrets import MissingSecret, read_secret
 from pms_bridge.connectors.spec import ConnectorSpec, QuerySpec, RestResource, RestSpec
 
