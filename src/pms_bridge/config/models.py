@@ -52,7 +52,12 @@ class SourceSection(_Section):
     )
     page_size: int | None = Field(default=None, ge=1, le=10000)
     min_request_interval: float | None = Field(default=None, ge=0, description="Seconds between API requests.")
-    timeout: float = Field(default=60.0, gt=0)
+    timeout: float = Field(default=60.0, gt=0, description="Seconds before one API request gives up (then retried).")
+    insecure_local_tls: bool = Field(
+        default=False,
+        description="Turn off TLS certificate checks; accepted only for a loopback base_url (localhost, "
+        "127.0.0.0/8, ::1), e.g. a test server. Never for a real office.",
+    )
 
     @field_validator("developer_key_env", "customer_key_env")
     @classmethod
