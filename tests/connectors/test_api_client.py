@@ -101,3 +101,10 @@ def test_other_client_errors_are_request_errors() -> None:
     respx.get(f"{BASE}/x").mock(return_value=httpx.Response(400, text="PatNum is required."))
     with pytest.raises(ApiRequestError, match="GET /x -> 400"):
         client(FakeClock()).request("GET", "/x")
+
+
+@respx.mock
+def test_a_missing_item_is_a_request_error_not_a_config_error() -> None:
+    respx.put(f"{BASE}/tasks/42").mock(return_value=httpx.Response(404, text="Task not found"))
+    with pytest.raises(ApiRequestError, match="no such item"):
+        client(FakeClock()).request("PUT", "/tasks/42", json={"TaskStatus": "Done"})

@@ -139,3 +139,17 @@ def test_data_as_of_is_newest_source_change(store: Store) -> None:
         run_id=1,
     )
     assert store.data_as_of() == newer.astimezone(UTC)
+
+
+def test_fields_the_model_dropped_leave_old_stores_with_their_data(tmp_path: Path, practice: Practice) -> None:
+    path = tmp_path / "old.sqlite"
+    Store.open(f"sqlite:///{path}", practice).close()
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # an older version kept patients' phone numbers
+        conn.execute(text("ALTER TABLE patients ADD COLUMN phone TEXT"))
+        conn.execute(text("INSERT INTO patients (practice, source_id, row_hash, first_run, changed_run, phone) "
+                          "VALUES ('x', '1', 'h', 1, 1, '555-0100')"))
+    ensure_schema(engine)
+    assert "phone" not in {c["name"] for c in inspect(engine).get_columns("patients")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM patients")).scalar_one() == 1  # the row itself stays

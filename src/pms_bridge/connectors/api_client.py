@@ -224,6 +224,9 @@ class ApiClient:
         if status < 400:
             return response
         what = f"{method} {where} -> {status}"
+        if status == 404 and where.rstrip("/").rsplit("/", 1)[-1].isdigit():
+            # One item gone (e.g. a task deleted in the PMS): not a wrong base URL.
+            raise ApiRequestError(f"{what} (no such item)")
         if status in CONFIG_ERRORS:
             raise ApiConfigError(f"{CONFIG_ERRORS[status]} ({method} {where})")
         body = response.text[:300].lower()

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from pms_bridge.private_files import private_dir
-from pms_bridge.store.schema import SCHEMA_VERSION, metadata, schema_info
+from pms_bridge.store.schema import SCHEMA_VERSION, SNAPSHOT_TABLES, metadata, schema_info
 
 
 class StoreError(Exception):
@@ -65,9 +65,15 @@ def ensure_schema(engine: Engine) -> None:
     """Create missing tables and add missing columns: the store migrates itself."""
     metadata.create_all(engine)
     inspector = inspect(engine)
+    snapshot_tables = {t.name for t in SNAPSHOT_TABLES.values()}
     with engine.begin() as conn:
         for table in metadata.sorted_tables:
             existing = {c["name"] for c in inspector.get_columns(table.name)}
+            if table.name in snapshot_tables:
+                # Minimum necessary: a field the model no longer keeps (e.g. patients' phone numbers)
+                # is dropped with its data, not left behind in old stores.
+                for gone in sorted(existing - {c.name for c in table.columns}):
+                    conn.execute(text(f'ALTER TABLE {table.name} DROP COLUMN "{gone}"'))
             for column in table.columns:
                 if column.name not in existing:
                     if not column.nullable and column.default is None:
