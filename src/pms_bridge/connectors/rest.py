@@ -11,7 +11,7 @@ so the mapping stage does not care where they came from.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -162,17 +162,27 @@ class RestConnector:
         moment = datetime.strptime(stamp, self.rest.time_format) - timedelta(seconds=self.rest.cursor_overlap_seconds)
         return moment.strftime(self.rest.time_format)
 
-    def _get_pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    @staticmethod
+    def _offset_pages(
+        fetch: Callable[[int], list[dict[str, Any]]], page_size: int, what: str
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages from offset 0 until a short page; a page equal to the one before is an error."""
         offset, previous = 0, None
         while True:
-            query = {**params, self.rest.limit_param: self.page_size, self.rest.offset_param: offset}
-            page = self._json_list(self.client.request("GET", path, params=query), f"GET {path}", offset)
+            page = fetch(offset)
             if page and page == previous:
-                raise SourceFileError(f"GET {path}: the page at offset {offset} repeats the previous one")
+                raise SourceFileError(f"{what}: the page at offset {offset} repeats the previous one")
             yield page
-            if len(page) < self.page_size:
+            if len(page) < page_size:
                 return
             offset, previous = offset + len(page), page
+
+    def _get_pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        def fetch(offset: int) -> list[dict[str, Any]]:
+            query = {**params, self.rest.limit_param: self.page_size, self.rest.offset_param: offset}
+            return self._json_list(self.client.request("GET", path, params=query), f"GET {path}", offset)
+
+        return self._offset_pages(fetch, self.page_size, f"GET {path}")
 
     @staticmethod
     def _json_list(response: Any, what: str, offset: int) -> list[dict[str, Any]]:
@@ -253,15 +263,8 @@ class RestConnector:
         return self._json_list(response, f"{query.method} {query.path}", offset)
 
     def _query_pages(self, query: QuerySpec, sql: str) -> Iterator[list[dict[str, Any]]]:
-        offset, previous = 0, None
-        while True:
-            page = self._query_rows(query, sql, offset)
-            if page and page == previous:
-                raise SourceFileError(f"{query.path}: the page at offset {offset} repeats the previous one")
-            yield page
-            if len(page) < query.page_size:
-                return
-            offset, previous = offset + len(page), page
-
+        return self._offset_pages(
+            lambda offset: self._query_rows(query, sql, offset), query.page_size, f"{query.method} {query.path}"
+        )
 
 __all__ = ["ApiRequestError", "MissingSecret", "RestConnector", "RestTable", "cell", "make_client", "read_cursor"]
