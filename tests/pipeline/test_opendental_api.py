@@ -4,7 +4,6 @@ deletions, transient failures, pacing, and a wrong key."""
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 from typing import Any
 
