@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 import structlog
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.markup import escape
+from typer.exceptions import TyperException
 
 from pms_bridge.config import ConfigError
 from pms_bridge.connectors import ConnectorSpecError, SourceUnavailable

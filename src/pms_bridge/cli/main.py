@@ -14,12 +14,12 @@ from rich.table import Table
 from pms_bridge import __version__
 from pms_bridge.cli.demo import DEMO_AS_OF, prepare_demo
 from pms_bridge.cli.errors import handle_errors
-from pms_bridge.cli.summary import print_sync_report
-from pms_bridge.config import Config, load_config
-from pms_bridge.logs import configure_logging
 from pms_bridge.cli.findings import print_catalog, print_counts, print_findings, print_findings_json
 from pms_bridge.cli.maintenance import audit, purge
+from pms_bridge.cli.summary import print_sync_report
 from pms_bridge.cli.tasks import print_task_report, tasks_app
+from pms_bridge.config import Config, load_config
+from pms_bridge.logs import configure_logging
 from pms_bridge.pipeline import SyncReport, check_only, parse_as_of, run_sync
 
 app = typer.Typer(

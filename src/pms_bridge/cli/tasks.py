@@ -13,7 +13,7 @@ from rich.table import Table
 from pms_bridge.cli.errors import handle_errors
 from pms_bridge.config import load_config
 from pms_bridge.ledger import STATUSES, Ledger, TaskNotFound
-from pms_bridge.pipeline import TaskReport, list_meta, now_at_practice, select_tasks, stored_patient_names
+from pms_bridge.pipeline import TaskReport, list_meta, now_at_practice, stored_patient_names
 from pms_bridge.sinks import render, write_private
 from pms_bridge.store import Store
 
@@ -65,7 +65,7 @@ def export(
         raise typer.BadParameter(f"use all or one of {', '.join(STATUSES)}", param_hint="--status")
     cfg, store = _open(config)
     try:
-        tasks = select_tasks(Ledger(store).tasks(), None if status == "all" else [status], role)
+        tasks = Ledger(store).tasks(None if status == "all" else [status], role)
         names = stored_patient_names(store) if output_format == "html" else {}
         text = render(output_format, tasks, list_meta(cfg, store, names, now_at_practice(cfg)))  # type: ignore[arg-type]
     finally:

@@ -3,7 +3,7 @@
 from pms_bridge.pipeline.check import CheckReport, check_store
 from pms_bridge.pipeline.report import ResourceReport, SinkResult, SyncReport, TaskReport
 from pms_bridge.pipeline.run import UnsupportedConnector, check_only, now_at_practice, parse_as_of, run_sync
-from pms_bridge.pipeline.tasks import list_meta, select_tasks, stored_patient_names
+from pms_bridge.pipeline.tasks import list_meta, stored_patient_names
 
 __all__ = [
     "CheckReport",
@@ -11,7 +11,6 @@ __all__ = [
     "SinkResult",
     "TaskReport",
     "list_meta",
-    "select_tasks",
     "stored_patient_names",
     "SyncReport",
     "UnsupportedConnector",

@@ -9,12 +9,12 @@ from pms_bridge.config import Config, ConfigError
 from pms_bridge.connectors import ConnectorSpec, FileConnector, load_connector_spec
 from pms_bridge.connectors.api_client import ApiClient
 from pms_bridge.connectors.rest import RestConnector, make_client
+from pms_bridge.ledger import Ledger
 from pms_bridge.mapping import load_mapping
 from pms_bridge.pipeline.check import CheckReport, check_store
-from pms_bridge.ledger import Ledger
 from pms_bridge.pipeline.report import SyncReport, TaskReport
-from pms_bridge.pipeline.tasks import list_meta, patient_names, push_to_pms, update_ledger, write_sinks
 from pms_bridge.pipeline.sync import Connector, Progress, sync
+from pms_bridge.pipeline.tasks import list_meta, patient_names, push_to_pms, update_ledger, write_sinks
 from pms_bridge.store import Store
 
 

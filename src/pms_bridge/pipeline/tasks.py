@@ -54,11 +54,7 @@ def patient_names(patients: Iterable[Patient]) -> dict[str, str]:
 
 
 def stored_patient_names(store: Store) -> dict[str, str]:
-    fields = set(Patient.model_fields)
-    return patient_names(
-        Patient.model_validate({k: v for k, v in row.items() if k in fields and v is not None})
-        for row in store.rows("patient")
-    )
+    return patient_names(p for p in store.records("patient") if isinstance(p, Patient))
 
 
 def list_meta(
@@ -92,10 +88,6 @@ def list_meta(
     )
 
 
-def select_tasks(tasks: list[Task], statuses: list[str] | None, role: str | None) -> list[Task]:
-    return [t for t in tasks if (statuses is None or t.status in statuses) and (role is None or t.role == role)]
-
-
 PMS_SINKS = ("opendental-tasks", "opendental-commlog")
 
 
@@ -127,7 +119,7 @@ def write_sinks(config: Config, tasks: list[Task], meta: ListMeta) -> list[SinkR
         if sink.type in PMS_SINKS or sink.path is None:
             continue
         path = config.resolve(sink.path)
-        chosen = select_tasks(tasks, list(sink.status), None)
+        chosen = [t for t in tasks if t.status in sink.status]
         text = render(sink.type, chosen, meta)
         try:
             write_private(path, text)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import Field
 
-from pms_bridge.model import Appointment
+from pms_bridge.model import Appointment, Referral
+from pms_bridge.model.enums import ReferralDirection
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.dates import day_before, not_before
 from pms_bridge.rules.finding import Finding, SubjectType
@@ -50,4 +52,13 @@ def visit_finding(
         detail=f"Visit {apt.start.astimezone(ctx.tz):%a %b %-d %H:%M}: {detail}",
         due=not_before(day_before(when), ctx.today),
         data={"appointment_date": when.isoformat(), **(data or {})},
+    )
+
+
+def recent_referral_in(referral: Referral, earliest: date, today: date) -> bool:
+    """A referral to this practice dated from ``earliest`` to ``today`` (inclusive)."""
+    return (
+        referral.direction == ReferralDirection.IN
+        and referral.referral_date is not None
+        and earliest <= referral.referral_date <= today
     )

@@ -7,14 +7,11 @@ scanning tables, so evaluating every rule is linear in the snapshot's size.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from enum import Enum
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from pms_bridge.mapping.convert import base_type
 from pms_bridge.model import (
     ENTITIES,
     Appointment,
@@ -32,27 +29,6 @@ from pms_bridge.model import (
 )
 from pms_bridge.model.enums import AppointmentStatus, ProcedureStatus, RadiographKind
 from pms_bridge.rules.codes import radiograph_kind_of_procedure
-
-
-
-def _stored_record_loader(model: type[Record]) -> Callable[[dict[str, Any]], Record]:
-    """Rebuild records from store rows without validating them again: the store only holds rows
-    that passed validation on the way in. Code values get their enum type back."""
-    fields = set(model.model_fields)
-    enums = {
-        name: target
-        for name, info in model.model_fields.items()
-        if isinstance(target := base_type(info.annotation), type) and issubclass(target, Enum)
-    }
-
-    def load(row: dict[str, Any]) -> Record:
-        values = {k: v for k, v in row.items() if k in fields and v is not None}
-        for name, enum in enums.items():
-            if name in values:
-                values[name] = enum(values[name])
-        return model.model_construct(**values)
-
-    return load
 
 
 @dataclass(frozen=True)
@@ -99,10 +75,8 @@ class Snapshot:
         assert isinstance(store, Store)
 
         def records() -> Iterable[Record]:
-            for entity, model in ENTITIES.items():
-                load = _stored_record_loader(model)
-                for row in store.rows(entity):
-                    yield load(row)
+            for entity in ENTITIES:
+                yield from store.records(entity)
 
         return cls.build(records(), store.practice.tz)
 

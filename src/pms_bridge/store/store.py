@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from pms_bridge.model import Practice, Record
+from pms_bridge.mapping.convert import base_type
+from pms_bridge.model import ENTITIES, Practice, Record
 from pms_bridge.store import schema
 from pms_bridge.store.engine import ensure_schema, open_engine
 
@@ -209,6 +211,23 @@ class Store:
                 select(table).where(table.c.practice == self.practice.key).order_by(table.c.source_id)
             )
             return [dict(r._mapping) for r in result]
+
+    def records(self, entity: str) -> Iterator[Record]:
+        """Stored records rebuilt as model objects, without validating them again: the store only
+        holds rows that passed validation on the way in. Code values get their enum type back."""
+        model = ENTITIES[entity]
+        fields = set(model.model_fields)
+        enums = {
+            name: target
+            for name, info in model.model_fields.items()
+            if isinstance(target := base_type(info.annotation), type) and issubclass(target, Enum)
+        }
+        for row in self.rows(entity):
+            values = {k: v for k, v in row.items() if k in fields and v is not None}
+            for name, enum in enums.items():
+                if name in values:
+                    values[name] = enum(values[name])
+            yield model.model_construct(**values)
 
     def data_as_of(self) -> datetime | None:
         """The newest change time the PMS reported for any stored record."""

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pms_bridge.model.enums import RadiographKind, ReferralDirection
+from pms_bridge.model.enums import RadiographKind
 from pms_bridge.rules.codes import CodeSet, CodeSpec
-from pms_bridge.rules.common import RecencySettings, visit_finding
+from pms_bridge.rules.common import RecencySettings, recent_referral_in, visit_finding
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.dates import months_before
 from pms_bridge.rules.defaults import default_radiograph_needs
@@ -61,10 +61,7 @@ def radiographs_missing(ctx: RuleContext, settings: XR001Settings) -> Iterator[F
     edge = ctx.today - timedelta(days=settings.lookback_days)
     for apt, when in ctx.first_visits(settings.window_days):
         pid = apt.patient_id
-        referred = any(
-            r.direction == ReferralDirection.IN and r.referral_date is not None and edge <= r.referral_date <= ctx.today
-            for r in ctx.snapshot.referrals_by_patient.get(pid, [])
-        )
+        referred = any(recent_referral_in(r, edge, ctx.today) for r in ctx.snapshot.referrals_by_patient.get(pid, []))
         if not (referred or ctx.snapshot.is_new_patient(pid, ctx.today)):
             continue
         since = months_before(when, settings.months)

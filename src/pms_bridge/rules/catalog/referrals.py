@@ -25,6 +25,7 @@ from pms_bridge.model.enums import (
     ReferralDirection,
     ReferralStatus,
 )
+from pms_bridge.rules.common import recent_referral_in
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.dates import not_before
 from pms_bridge.rules.finding import Finding, SubjectType
@@ -130,7 +131,7 @@ def cases(ctx: RuleContext, settings: ReferralSettings) -> Iterator[Case]:
 
     referred: set[str] = set()
     for ref in ctx.snapshot.referrals:
-        if ref.direction == ReferralDirection.IN and recent(ref.referral_date) and _active(ctx, ref.patient_id):
+        if recent_referral_in(ref, earliest, ctx.today) and _active(ctx, ref.patient_id):
             referred.add(ref.patient_id)
             yield _case(ctx, settings, "referral", ref.source_id, ref.patient_id, ref.referral_date)
     for pid, patient in ctx.snapshot.patients.items():
