@@ -141,3 +141,14 @@ def write_export(folder: Path, tables: Mapping[str, list[dict[str, str]]] | None
     for table, rows in (tables or mini_practice()).items():
         write_table(folder, table, rows, **kw)  # type: ignore[arg-type]
     return folder
+
+
+def csv_config(folder: Path, export: Path, mapping: str = "opendental", key: str = "test") -> Path:
+    """A practice config reading ``export`` with ``mapping``, its SQLite store in ``folder``."""
+    path = folder / f"{key}.toml"
+    path.write_text(
+        f'[practice]\nname = "Test Dental"\nkey = "{key}"\ntimezone = "America/Chicago"\n[source]\nconnector = "csv"\n'
+        f'mapping = "{mapping}"\npath = "{export.as_posix()}"\n[store]\npath = "{key}.sqlite"\n',
+        encoding="utf-8",
+    )
+    return path

@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 
-from odexport import write_export
+from odexport import csv_config, write_export
 
 from pms_bridge.config import load_config
 from pms_bridge.mapping.docs import canonical_csv_reference
@@ -32,15 +32,6 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _config(tmp: Path, export: Path, mapping: str, key: str) -> Path:
-    path = tmp / f"{key}.toml"
-    path.write_text(
-        f'[practice]\nname = "T"\nkey = "{key}"\ntimezone = "America/Chicago"\n[source]\nconnector = "csv"\n'
-        f'mapping = "{mapping}"\npath = "{export.as_posix()}"\n[store]\npath = "store.sqlite"\n'
-    )
-    return path
-
-
 def _snapshot(config: Path) -> dict[str, list[dict]]:
     cfg = load_config(config)
     store = Store.open(cfg.store_url(), cfg.practice.practice())
@@ -52,7 +43,7 @@ def _snapshot(config: Path) -> dict[str, list[dict]]:
 
 def test_canonical_round_trip_reproduces_the_snapshot(tmp_path: Path) -> None:
     od = write_export(tmp_path / "od")
-    od_config = _config(tmp_path, od, "opendental", "from-od")
+    od_config = csv_config(tmp_path, od, "opendental", "from-od")
     run_sync(load_config(od_config), None)
     original = _snapshot(od_config)
 
@@ -65,7 +56,7 @@ def test_canonical_round_trip_reproduces_the_snapshot(tmp_path: Path) -> None:
             for row in original[model.entity]:
                 writer.writerow([_cell(row[f]) for f in model.model_fields])
 
-    can_config = _config(tmp_path, canonical, "canonical", "from-canonical")
+    can_config = csv_config(tmp_path, canonical, "canonical", "from-canonical")
     report = run_sync(load_config(can_config), None)
     assert report.status == "ok", [(r.resource, r.error) for r in report.failed]
     assert _snapshot(can_config) == original
@@ -78,7 +69,7 @@ def test_optional_columns_may_be_left_out(tmp_path: Path) -> None:
     (export / "appointments.csv").write_text(
         "source_id,patient_id,start,minutes,status\n9,1,2026-03-03T09:00,60,scheduled\n", encoding="utf-8"
     )
-    config = _config(tmp_path, export, "canonical", "minimal")
+    config = csv_config(tmp_path, export, "canonical", "minimal")
     report = run_sync(load_config(config), None)
     assert report.status == "ok"
     assert report.snapshot_counts["patient"] == 2 and report.snapshot_counts["appointment"] == 1

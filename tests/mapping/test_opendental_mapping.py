@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from odexport import mini_practice, write_export
+from odexport import csv_config, mini_practice, write_export
 
 from pms_bridge.config import load_config
 from pms_bridge.pipeline import run_sync
@@ -21,12 +21,7 @@ TZ = ZoneInfo("America/Chicago")
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict]]:
     tmp = tmp_path_factory.mktemp("od")
     export = write_export(tmp / "exports", mini_practice())
-    config = tmp / "p.toml"
-    config.write_text(
-        f'[practice]\nname = "T"\ntimezone = "America/Chicago"\n[source]\nconnector = "csv"\nmapping = "opendental"\n'
-        f'path = "{export.as_posix()}"\n[store]\npath = "s.sqlite"\n'
-    )
-    cfg = load_config(config)
+    cfg = load_config(csv_config(tmp, export))
     run_sync(cfg, None)
     store = Store.open(cfg.store_url(), cfg.practice.practice())
     rows = {entity: {r["source_id"]: r for r in store.rows(entity)} for entity in store.counts()}
@@ -137,12 +132,7 @@ def test_api_style_enum_names_are_accepted(tmp_path: Path) -> None:
     tables["sheet"][0]["SheetType"] = "MedicalHistory"
     tables["patplan"][0]["Relationship"] = "Spouse"
     export = write_export(tmp_path / "exports", tables)
-    config = tmp_path / "p.toml"
-    config.write_text(
-        f'[practice]\nname = "T"\ntimezone = "America/Chicago"\n[source]\nconnector = "csv"\nmapping = "opendental"\n'
-        f'path = "{export.as_posix()}"\n[store]\npath = "s.sqlite"\n'
-    )
-    cfg = load_config(config)
+    cfg = load_config(csv_config(tmp_path, export))
     report = run_sync(cfg, None)
     assert report.quarantined == 0
     store = Store.open(cfg.store_url(), cfg.practice.practice())

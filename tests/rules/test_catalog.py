@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from builders import AS_OF
+from odexport import csv_config
 
 from pms_bridge.cli.demo import DEMO_AS_OF
 from pms_bridge.rules import RULES, Snapshot, evaluate
@@ -29,12 +30,7 @@ def sample(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
     tmp = tmp_path_factory.mktemp(f"sample{request.param}")
     generate_practice(tmp / "exports", as_of=DEMO_AS_OF, seed=request.param)
-    config = tmp / "p.toml"
-    config.write_text(
-        f'[practice]\nname = "S"\ntimezone = "America/Chicago"\n[source]\nconnector = "csv"\nmapping = "opendental"\n'
-        f'path = "{(tmp / "exports").as_posix()}"\n[store]\npath = "s.sqlite"\n'
-    )
-    cfg = load_config(config)
+    cfg = load_config(csv_config(tmp, tmp / "exports"))
     run_sync(cfg, DEMO_AS_OF)
     store = Store.open(cfg.store_url(), cfg.practice.practice())
     snapshot = Snapshot.from_store(store)
