@@ -6,6 +6,8 @@ A mixin of FakeOpenDental; it uses the fake's clock (``now``), tables and paging
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,11 +31,27 @@ NO_DATE, NO_DATETIME = "0001-01-01", "0001-01-01 00:00:00"
 TASK_WINDOW = timedelta(days=14)  # GET /tasks without DateTimeOriginal: "the previous 14 days"
 
 Query = dict[str, str]
+Version = tuple[int, int, int]
+NEW_ENOUGH: Version = (24, 3, 10)  # the branch the reference notes were checked against (24_3)
+
+# Calls an older office refuses with 400 (apiimplementation.html lists 400 for a practice whose version is
+# too old for the method). The floors are the version notes of apitasks.html (TaskStatus in PUT, 24.2.10),
+# apiclaims.html (list without PatNum, and SecDateTEdit, 23.3.11), apiinsverifies.html (list, 23.2.23),
+# apipatplans.html and apirefattaches.html (GET, 22.4.27); ../shared/reference/opendental.md section 7.
+# Open Dental does not document the body's wording: this one is a stand-in that speaks of the version.
+VERSION_GATES: tuple[tuple[str, str, Version, Callable[[Query, Any], bool]], ...] = (
+    ("PUT", r"/tasks/\d+", (24, 2, 10), lambda q, body: isinstance(body, dict) and "TaskStatus" in body),
+    ("GET", "/claims", (23, 3, 11), lambda q, body: not q.get("PatNum") or bool(q.get("SecDateTEdit"))),
+    ("GET", "/insverifies", (23, 2, 23), lambda q, body: True),
+    ("GET", "/patplans", (22, 4, 27), lambda q, body: True),
+    ("GET", "/refattaches", (22, 4, 27), lambda q, body: True),
+)
 
 
 class OfficeDesk:
     now: datetime
     tables: dict[str, dict[int, dict[str, str]]]
+    version: Version  # the office's Open Dental version
 
     def __init__(self) -> None:
         self.tasklists: dict[int, dict[str, Any]] = {}
@@ -47,6 +65,14 @@ class OfficeDesk:
 
     def _now(self) -> str:
         return fmt_datetime(self.now)
+
+    def _refuse_if_too_old(self, method: str, path: str, q: Query, body: Any) -> None:
+        """400 for a call the office's version is too old for."""
+        for gate_method, pattern, floor, applies in VERSION_GATES:
+            if (method == gate_method and re.fullmatch(pattern, path.rstrip("/")) and self.version < floor
+                    and applies(q, body)):
+                have, need = ".".join(map(str, self.version)), ".".join(map(str, floor))
+                raise bad(f"This method requires Open Dental version {need} or later; this office runs {have}.")
 
     # ------------------------------------------------------------ what people do in Open Dental
     def add_tasklist(self, name: str, *, parent: int = 0, status: str = "Active") -> int:

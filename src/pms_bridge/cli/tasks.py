@@ -131,3 +131,5 @@ def print_task_report(console: Console, report: TaskReport) -> None:
             console.print(f"[red]Not delivered[/red] to {sink.type} {escape(sink.target)}: {escape(sink.error)}")
         else:
             console.print(f"Wrote {sink.tasks:,} task(s) to {escape(sink.target)} ({sink.type})", soft_wrap=True)
+        if sink.warning:
+            console.print(f"[yellow]Warning:[/yellow] {escape(sink.warning)}")

@@ -12,7 +12,9 @@ Every request has a timeout.
 from __future__ import annotations
 
 import ipaddress
+import json as jsonlib
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from pms_bridge.connectors.files import SourceUnavailable
+from pms_bridge.connectors.opendental_versions import VersionFloor, version_floor
 
 log = structlog.get_logger("pms_bridge.http")
 
@@ -38,6 +41,29 @@ class ApiConfigError(ApiError):
 
 class ApiRequestError(ApiError):
     """One request was rejected (a bad parameter for one resource); the rest of the run goes on."""
+
+
+class ApiItemNotFound(ApiRequestError):
+    """404 for one item (a stale PatNum or AptNum, a deleted task): that item's problem, not the office's.
+
+    ``item`` is the kind the API named ("Patient", "Appointment", "Task"), or None when only the
+    path's id says it was one item.
+    """
+
+    def __init__(self, message: str, item: str | None) -> None:
+        self.item = item
+        super().__init__(message)
+
+
+class ApiVersionTooOld(ApiRequestError):
+    """400 because the office runs an Open Dental version older than the call needs.
+
+    ``floor`` is the documented requirement when one covers the call (see opendental_versions).
+    """
+
+    def __init__(self, message: str, floor: VersionFloor | None) -> None:
+        self.floor = floor
+        super().__init__(message)
 
 
 class ApiUnavailable(SourceUnavailable, ApiError):
@@ -62,6 +88,19 @@ CONFIG_ERRORS = {
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Open Dental answers 400 when the office's eConnector is down: that passes.
 TRANSIENT_400_MARKERS = ("econnector", "timed out", "timeout")
+# ... and 400 when the office's version is too old for the call (apiimplementation.html). Its exact
+# wording is not documented, so any 400 that speaks of a version, an upgrade or a missing feature.
+VERSION_400 = re.compile(r"\bversions?\b|\bupgrade|\bnot (?:yet )?(?:available|supported)\b", re.IGNORECASE)
+# "Patient not found." (404 for one item: apitasks.html, apicommlogs.html). A wrong base URL gives
+# an HTML page, an empty body or a "resource not found" from the server: those name no item.
+ITEM_NOT_FOUND = re.compile(r"([A-Za-z]+(?: [A-Za-z]+){0,2})\s+(?:is\s+)?not\s+found\.?", re.IGNORECASE)
+NOT_AN_ITEM = frozenset({"resource", "file", "directory", "page", "endpoint", "method", "route", "url", "path", "api"})
+# Kinds a message may name: anything else in a body (it could be a name) never leaves this module.
+ITEM_KINDS = frozenset({
+    "patient", "appointment", "task", "tasklist", "task list", "commlog", "document", "mount", "sheet", "eform",
+    "claim", "claimproc", "procedure", "procedurelog", "procedurecode", "provider", "referral", "refattach",
+    "definition", "insplan", "inssub", "patplan", "insverify", "carrier", "operatory", "clinic", "user", "userod",
+})
 
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
@@ -81,6 +120,30 @@ def is_loopback(host: str) -> bool:
 def _where(path: str) -> str:
     """The path as messages and logs show it: never a query string (it may carry ids or filters)."""
     return path.split("?", 1)[0].split("#", 1)[0]
+
+
+def _reply_text(response: httpx.Response) -> str:
+    """The start of an error body; Open Dental sends its messages as JSON strings."""
+    text = response.text[:300].strip()
+    if text.startswith('"'):
+        try:
+            decoded = jsonlib.loads(response.text)
+        except ValueError:
+            return text
+        if isinstance(decoded, str):
+            return decoded[:300].strip()
+    return text
+
+
+def _missing_item(text: str) -> tuple[bool, str | None]:
+    """Whether a 404 body says one item is gone, and its kind ("Patient") when it is one we know."""
+    match = ITEM_NOT_FOUND.fullmatch(text)
+    if match is None:
+        return False, None
+    item = " ".join(match.group(1).split())
+    if NOT_AN_ITEM & set(item.lower().split()):
+        return False, None
+    return True, (item if item.lower() in ITEM_KINDS else None)
 
 
 def _retry_after(response: httpx.Response, now: Callable[[], float]) -> float | None:
@@ -224,13 +287,23 @@ class ApiClient:
         if status < 400:
             return response
         what = f"{method} {where} -> {status}"
-        if status == 404 and where.rstrip("/").rsplit("/", 1)[-1].isdigit():
-            # One item gone (e.g. a task deleted in the PMS): not a wrong base URL.
-            raise ApiRequestError(f"{what} (no such item)")
+        text = _reply_text(response)
+        if status == 404:
+            # One item gone (a stale PatNum, a task deleted in the PMS): not a wrong base URL.
+            one_item, item = _missing_item(text)
+            if one_item or where.rstrip("/").rsplit("/", 1)[-1].isdigit():
+                raise ApiItemNotFound(f"{what} (no such {(item or 'item').lower()})", item)
         if status in CONFIG_ERRORS:
             raise ApiConfigError(f"{CONFIG_ERRORS[status]} ({method} {where})")
-        body = response.text[:300].lower()
+        body = text.lower()
         if status in TRANSIENT_STATUSES or (status == 400 and any(m in body for m in TRANSIENT_400_MARKERS)):
             log.info("http.retry", method=method, path=where, status=status)
             raise TransientHTTPError(status, _retry_after(response, self._clock), what)
+        if status == 400 and VERSION_400.search(text):
+            floor = version_floor(method, where, params, json)
+            raise ApiVersionTooOld(
+                floor.message() if floor else f"{what}: the office's Open Dental version does not support this call; "
+                "upgrade Open Dental",
+                floor,
+            )
         raise ApiRequestError(what)

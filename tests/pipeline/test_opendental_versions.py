@@ -1,0 +1,98 @@
+"""`pms-bridge run` against offices on older Open Dental versions: a call the version does not have
+fails alone, saying which feature needs which version, and the rest of the run goes on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from fakes.opendental import FakeOpenDental
+from test_opendental_api import LISTS, TASK_SINK, export, keys, run, write_config  # noqa: F401 - fixtures
+
+from pms_bridge.config import load_config
+from pms_bridge.ledger import Ledger
+from pms_bridge.store import Store
+
+
+def failures(report) -> dict[str, str]:  # noqa: ANN001
+    return {r.resource: r.error for r in report.failed}
+
+
+def test_the_fake_refuses_what_an_old_office_does_not_have(export: Path) -> None:  # noqa: F811
+    fake = FakeOpenDental.from_export(export, version=(23, 1, 0))
+    with fake.mock():
+        http = httpx.Client(base_url=fake.base_url, headers=fake.headers())
+        assert http.get("/claims").status_code == 400
+        assert http.get("/claims", params={"SecDateTEdit": "2026-01-01 00:00:00", "PatNum": "1"}).status_code == 400
+        assert http.get("/claims", params={"PatNum": "1"}).status_code == 200  # per patient: older than 23.3.11
+        assert http.get("/insverifies").status_code == 400
+        assert "version" in http.get("/insverifies").json()
+        assert http.get("/patplans", params={"PatNum": "1"}).status_code == 200
+        fake.version = (22, 4, 26)
+        assert http.get("/refattaches").status_code == http.get("/patplans").status_code == 400
+        fake.version = (24, 2, 10)
+        assert http.get("/claims").status_code == http.get("/insverifies").status_code == 200
+
+
+def test_an_old_office_reads_everything_it_has_and_names_what_it_lacks(
+    export: Path, tmp_path: Path, keys: None  # noqa: F811
+) -> None:
+    fake = FakeOpenDental.from_export(export, version=(23, 1, 0))
+    with fake.mock():
+        report = run(write_config(tmp_path, "old"))
+    assert failures(report) == {
+        "claim": "GET /claims needs Open Dental 23.3.11 or newer (the office's version is older): claims are not "
+        "read; upgrade Open Dental or ignore the CLM rules",
+        "insverify": "GET /insverifies needs Open Dental 23.2.23 or newer (the office's version is older): "
+        "insurance verifications are not read; upgrade Open Dental or ignore INS002",
+    }
+    counts = report.snapshot_counts
+    assert all(counts.get(e, 0) > 0 for e in ("patient", "appointment", "procedure", "coverage", "referral")), counts
+    assert counts.get("claim", 0) == 0 and counts.get("verification", 0) == 0
+    assert report.checks is not None and report.checks.findings  # the rules still ran
+    assert report.status == "partial"  # as pipeline/sync.py decides today for a resource that failed
+    assert sum(1 for r in fake.requests if r.path == "/claims") == 1  # refused once: not retried
+
+
+def test_an_office_older_than_patplans_and_refattaches_says_so(
+    export: Path, tmp_path: Path, keys: None  # noqa: F811
+) -> None:
+    fake = FakeOpenDental.from_export(export, version=(22, 4, 0))
+    with fake.mock():
+        report = run(write_config(tmp_path, "older"))
+    failed = failures(report)
+    assert failed["patplan"].startswith("GET /patplans needs Open Dental 22.4.27 or newer")
+    assert failed["refattach"].startswith("GET /refattaches needs Open Dental 22.4.27 or newer")
+    assert report.snapshot_counts.get("appointment", 0) > 0
+
+
+def test_an_office_before_24_2_10_keeps_its_tasks_open_with_one_warning(
+    export: Path, tmp_path: Path, keys: None  # noqa: F811
+) -> None:
+    fake = FakeOpenDental.from_export(export, version=(24, 1, 0))
+    for name in LISTS:
+        fake.add_tasklist(name)
+    config = write_config(tmp_path, "tasks", extra=TASK_SINK)
+    with fake.mock():
+        first = run(config)
+        ins = next(t for t in fake.tasks.values() if "INS002" in t["Descript"])
+        patplan = ins["Descript"].split("[pms-bridge INS002:coverage:")[1].split("]")[0]
+        fake.insert("insverify", {"InsVerifyNum": "", "DateLastVerified": "2026-03-02", "VerifyType": "2",
+                                  "FKey": patplan, "DefNum": "0"})
+        fake.advance(hours=1)
+        second = run(config)
+    assert first.status == "ok" and first.tasks is not None and first.tasks.push_failures == 0
+    assert second.tasks is not None and second.tasks.counts["resolved"] >= 1
+    (sink,) = [s for s in second.tasks.sinks if s.type == "opendental-tasks"]
+    assert sink.error is None and sink.warning is not None
+    assert sink.warning.startswith("marking tasks Done in Open Dental needs Open Dental 24.2.10 or newer")
+    assert second.status == "ok"  # a warning, not N failed pushes every night
+    assert fake.tasks[ins["TaskNum"]]["TaskStatus"] == "New"
+    cfg = load_config(config)
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    key = ins["Descript"].split("[pms-bridge ")[1].split("]")[0]
+    assert next(t for t in Ledger(store).tasks() if t.key == key).status == "resolved"  # our own list resolves it
+    runs = store.list_runs(1)
+    store.close()
+    assert runs[0].summary["sinks"][0]["warning"] == sink.warning  # kept with the run (pms-bridge runs --json)
+
