@@ -29,6 +29,9 @@ COLUMNS: dict[str, list[str]] = {
     "document": ["DocNum", "PatNum", "DocCategory", "DateCreated", "ImgType", "ToothNumbers", "Description", "DateTStamp"],
     "sheet": ["SheetNum", "SheetType", "PatNum", "DateTimeSheet", "Description", "IsWebForm", "IsDeleted",
               "DateTSheetEdited"],
+    "mount": ["MountNum", "PatNum", "DocCategory", "DateCreated", "Description"],
+    "preference": ["PrefNum", "PrefName", "ValueString"],
+    "proccodenote": ["ProcCodeNoteNum", "CodeNum", "ProvNum", "Note", "ProcTime", "ProcStatus"],
     "claim": ["ClaimNum", "PatNum", "DateService", "DateSent", "ClaimStatus", "DateReceived", "PlanNum", "ProvTreat",
               "ClaimFee", "InsPayEst", "InsPayAmt", "ClaimType", "InsSubNum", "SecDateTEdit"],
 }
@@ -51,6 +54,10 @@ def mini_practice() -> dict[str, list[dict[str, str]]]:
             {"DefNum": "41", "Category": "38", "ItemName": "Inactive"},
         ],
         "appointmenttype": [{"AppointmentTypeNum": "1", "AppointmentTypeName": "Consult"}],
+        "proccodenote": [{"ProcCodeNoteNum": "1", "CodeNum": "1", "ProvNum": "2", "Note": "", "ProcTime": "/XXXXXXX/",
+                          "ProcStatus": "1"}],
+        "preference": [{"PrefNum": "1", "PrefName": "PracticeTitle", "ValueString": "Test Dental"},
+                       {"PrefNum": "2", "PrefName": "AppointmentTimeIncrement", "ValueString": "5"}],
         "provider": [
             {"ProvNum": "1", "Abbr": "DOC1", "LName": "Alder", "FName": "Quinn", "Specialty": "30", "IsSecondary": "0"},
             {"ProvNum": "2", "Abbr": "HYG1", "LName": "Birch", "FName": "Rowan", "Specialty": "0", "IsSecondary": "1"},

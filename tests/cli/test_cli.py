@@ -242,3 +242,21 @@ def test_wrong_customer_key_exits_2_without_traceback_or_key(tmp_path: Path, mon
     assert result.exit_code == 2
     assert "refused the keys (401)" in result.output and "customer key" in result.output
     assert "Traceback" not in result.output and "SECRET" not in result.output
+
+
+def test_labels_nothing_maps_are_listed_in_the_summary_and_in_runs(tmp_path: Path, write_config) -> None:
+    from odexport import mini_practice
+
+    tables = mini_practice()
+    tables["definition"].append({"DefNum": "42", "Category": "38", "ItemName": "Blue folder"})
+    tables["insverify"][0]["DefNum"] = "42"
+    config = write_config(write_export(tmp_path / "exports", tables))
+    result = invoke("run", "--config", str(config))
+    assert result.exit_code == 0, result.output  # a label to map is not a partial run
+    flat = " ".join(result.output.split())
+    assert "Labels nothing maps" in flat and "mapping.maps.verify_result: 'Blue folder' (1 row)" in flat
+    assert "[mapping.maps.verify_result]" in flat
+    listed = " ".join(invoke("runs", "--config", str(config)).output.split())
+    assert "Run 1:" in listed and "mapping.maps.verify_result: 'Blue folder' (1 row)" in listed
+    (run,) = json.loads(invoke("runs", "--config", str(config), "--json").output)
+    assert run["summary"]["unmapped_labels"] == {"mapping.maps.verify_result": {"Blue folder": 1}}

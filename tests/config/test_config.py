@@ -116,3 +116,31 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
 def test_mapping_overrides_in_config(tmp_path: Path) -> None:
     cfg = _load(tmp_path, GOOD + '\n[mapping.settings.radiograph_categories]\n"X-Rays" = "fmx"\n')
     assert cfg.mapping.settings == {"radiograph_categories": {"X-Rays": "fmx"}}
+
+
+def test_clinics_by_name_or_number(tmp_path: Path) -> None:
+    text = GOOD.replace('timezone = "America/Chicago"', 'timezone = "America/Chicago"\nclinics = ["Main St", 3, 0]')
+    cfg = _load(tmp_path, text)
+    assert cfg.practice.clinics == ["Main St", 3, 0]
+    assert _load(tmp_path, GOOD).practice.clinics is None  # every clinic
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("[]", "practice.clinics: list at least one clinic"),
+    ('["Main St", "main st"]', "practice.clinics: clinic 'main st' is listed twice"),
+    ("[-1]", "practice.clinics: clinic number -1 must be 0 or more"),
+    ('["  "]', "practice.clinics: a clinic name must not be empty"),
+    ('"Main St"', "practice.clinics: Input should be a valid list"),
+])
+def test_clinic_selection_errors_name_the_key(tmp_path: Path, value: str, expected: str) -> None:
+    text = GOOD.replace('timezone = "America/Chicago"', f'timezone = "America/Chicago"\nclinics = {value}')
+    with pytest.raises(ConfigError) as exc:
+        _load(tmp_path, text)
+    assert expected in str(exc.value)
+
+
+def test_the_clinics_key_is_documented_in_the_schema() -> None:
+    from pms_bridge.config.models import Config
+
+    clinics = Config.model_json_schema()["$defs"]["PracticeSection"]["properties"]["clinics"]
+    assert "abbreviation or description" in clinics["description"] and "ClinicNum" in clinics["description"]

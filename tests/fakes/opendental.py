@@ -20,6 +20,14 @@ Behaviour notes, with their source (opendental.com/site/api*.html and OpenDentBu
 - GET /tasks without DateTimeOriginal returns tasks whose DateTimeOriginal is within the last 14 days.
 - PatNum is required on /documents and /sheets. The docs list it as optional on /patplans and
   /refattaches; pass patnum_required= to change that.
+- GET /documents lists documents and mounts (DocNum 0, own MountNum); images inside a mount are left out.
+- Deletions as Open Dental makes them: delete() drops the row (a deleted appointment leaves a
+  histappointment row, HistApptAction 4 Deleted, for GET /histappointments); a sheet is deleted with
+  change_without_stamp(..., IsDeleted="1"); a patient by PatStatus 4, which /patients/Simple never lists
+  (GET /patients/{PatNum} does).
+- ShortQuery: explicit columns, WHERE ... AND ..., ORDER BY, and id buckets (FLOOR(pk/N), COUNT, SUM,
+  GROUP BY). The document and patient tables carry synthetic RawBase64/Thumbnail/SSN columns;
+  strict_queries=True refuses SELECT * on them and any row query without ORDER BY.
 
 Row shapes and ShortQuery live in opendental_shapes.py; tasks and commlogs in opendental_office.py.
 """
@@ -39,10 +47,12 @@ from typing import Any
 import httpx
 import respx
 
-from .opendental_office import OfficeDesk
+from .opendental_office import NEW_ENOUGH, OfficeDesk
 from .opendental_shapes import (
     APT_STATUS,
     CLAIM_STATUS,
+    HIST_ACTION,
+    NEVER_READ,
     PAT_STATUS,
     PRIMARY_KEYS,
     PROC_STATUS,
@@ -84,17 +94,25 @@ class FakeOpenDental(OfficeDesk):
         base_url: str = "https://api.opendental.com/api/v1",
         page_size: int = 100,
         now: datetime | None = None,
-        patnum_required: tuple[str, ...] = ("/documents", "/sheets"),
+        patnum_required: tuple[str, ...] = ("/documents", "/sheets", "/eforms"),
+        version: tuple[int, int, int] = NEW_ENOUGH,  # the office's Open Dental version (see VERSION_GATES)
+        strict_queries: bool = False,  # refuse SELECT * on document/patient and ShortQuery rows without ORDER BY
     ) -> None:
         self.developer_key, self.customer_key = developer_key, customer_key
         self.base_url = base_url.rstrip("/")
         self._base_path = httpx.URL(self.base_url).path.rstrip("/")
         self.page_size = page_size
         self.patnum_required = patnum_required
+        self.version = version
+        self.strict_queries = strict_queries
         self.tables: dict[str, dict[int, dict[str, str]]] = {}
         for name, rows in tables.items():
             pk = PRIMARY_KEYS.get(name) or (next(iter(rows[0])) if rows else "")
             self.tables[name] = {int(row[pk]): dict(row) for row in rows}
+        for name, columns in NEVER_READ.items():  # synthetic image bodies and SSNs no query may ask for
+            for row in self.tables.get(name, {}).values():
+                for column in columns:
+                    row.setdefault(column, "SYNTHETIC-NEVER-READ")
         self.now = (now or self._latest_stamp() or datetime(2026, 3, 2, 8, 0)).replace(microsecond=0)
         self.requests: list[Recorded] = []
         OfficeDesk.__init__(self)  # tasklists, tasks, commlogs
@@ -104,6 +122,8 @@ class FakeOpenDental(OfficeDesk):
             (method, re.compile(pattern + r"/?"), handler) for method, pattern, handler in [
                 ("GET", "/appointments", self._get_appointments),
                 ("GET", "/patients/Simple", self._get_patients_simple),
+                ("GET", r"/patients/(\d+)", self._get_patient),
+                ("GET", "/histappointments", self._get_histappointments),
                 ("GET", "/providers", self._get_providers),
                 ("GET", "/procedurelogs", self._get_procedurelogs),
                 ("GET", "/procedurecodes", self._get_procedurecodes),
@@ -121,6 +141,8 @@ class FakeOpenDental(OfficeDesk):
                 ("GET", "/documents", self._get_documents),
                 ("GET", r"/documents/(\d+)", self._get_document),
                 ("GET", "/sheets", self._get_sheets),
+                ("GET", "/eforms", self._get_eforms),
+                ("GET", "/clinics", lambda q, _: self._plain(q, "clinic")),
                 ("GET", "/claims", self._get_claims),
                 ("PUT", "/queries/ShortQuery", self._short_query),
                 ("GET", "/tasklists", self._get_tasklists),
@@ -190,7 +212,16 @@ class FakeOpenDental(OfficeDesk):
         rows[int(new[pk])] = new
 
     def delete(self, table: str, key: str) -> None:
-        del self.tables[table][int(key)]
+        """Open Dental deletes the row; a deleted appointment leaves a history copy (HistApptAction 4, Deleted)."""
+        row = self.tables[table].pop(int(key))
+        if table == "appointment":
+            hist = {**row, "HistApptNum": "", "HistUserNum": "1", "HistApptAction": "4",
+                    "HistDateTStamp": self._now()}
+            self.insert("histappointment", hist)
+
+    def change_without_stamp(self, table: str, key: str, **changes: str) -> None:
+        """A change Open Dental makes without touching the row's stamp (deleting a sheet sets IsDeleted=1 only)."""
+        self.tables[table][int(key)].update(changes)
 
     def _stamp(self, table: str, row: dict[str, str]) -> None:
         if table in STAMP_COLUMN:
@@ -270,6 +301,7 @@ class FakeOpenDental(OfficeDesk):
         for route_method, pattern, handler in self._routes:
             m = pattern.fullmatch(path)
             if m and route_method == method:
+                self._refuse_if_too_old(method, path, q, body)
                 if path.rstrip("/") in self.patnum_required and not q.get("PatNum"):
                     raise bad("PatNum is required.")
                 return handler(q, body, *m.groups())
@@ -357,8 +389,27 @@ class FakeOpenDental(OfficeDesk):
         when.sort(key=lambda tr: (tr[0], to_int(tr[1].get("AptNum"))))
         return self._send(q, "appointment", [r for _, r in when])
 
+    def _get_patient(self, q: dict[str, str], _: Any, pat_num: str) -> tuple[int, Any]:
+        row = self.tables.get("patient", {}).get(int(pat_num))
+        if row is None:
+            raise Reply(404, "Patient not found.")
+        return 200, shape("patient_single", row, self, self._now())
+
+    def _get_histappointments(self, q: dict[str, str], _: Any) -> tuple[int, Any]:
+        rows = self._rows("histappointment")
+        for param in ("AptNum", "PatNum"):
+            rows = self._eq(rows, q, param)
+        rows = self._enum(rows, q, "HistApptAction", HIST_ACTION)
+        rows = self._enum(rows, q, "AptStatus", APT_STATUS)
+        start, end = self._day(q, "date", "dateStart"), self._day(q, "date", "dateEnd")  # the history row's day
+        when = [((parse_dt(r.get("HistDateTStamp")) or datetime.min).date(), r) for r in rows]
+        rows = [r for d, r in when if (start is None or d >= start) and (end is None or d <= end)]
+        return self._send(q, "histappointment", rows, server="")
+
     def _get_patients_simple(self, q: dict[str, str], _: Any) -> tuple[int, Any]:
-        rows = self._since(self._rows("patient"), q, "DateTStamp")
+        # Patients.cs: the Simple list never holds PatStatus Deleted (4), whatever the filters.
+        rows = [r for r in self._rows("patient") if to_int(r.get("PatStatus")) != 4]
+        rows = self._since(rows, q, "DateTStamp")
         rows = self._enum(rows, q, "PatStatus", PAT_STATUS)
         rows = self._eq(rows, q, "PriProv")
         for param in ("LName", "FName"):  # partial, case-insensitive
@@ -406,10 +457,14 @@ class FakeOpenDental(OfficeDesk):
         return self._send(q, "referral", rows)
 
     def _get_documents(self, q: dict[str, str], _: Any) -> tuple[int, Any]:
+        """Documents and mounts, by DateCreated; images inside a mount (MountItemNum set) are not listed."""
         self._patient_exists(q)
-        rows = self._eq(self._rows("document"), q, "PatNum")
-        rows.sort(key=lambda r: (parse_dt(r.get("DateCreated")) or datetime.min, to_int(r.get("DocNum"))))
-        return self._send(q, "document", rows)
+        docs = [("document", r) for r in self._eq(self._rows("document"), q, "PatNum")
+                if to_int(r.get("MountItemNum")) == 0]
+        mounts = [("mount", r) for r in self._eq(self._rows("mount"), q, "PatNum")]
+        items = sorted(docs + mounts, key=lambda kr: (parse_dt(kr[1].get("DateCreated")) or datetime.min,
+                                                      kr[0], to_int(kr[1].get("DocNum") or kr[1].get("MountNum"))))
+        return 200, [shape(kind, r, self, self._now()) for kind, r in self._page(q, items)]
 
     def _get_document(self, q: dict[str, str], _: Any, doc_num: str) -> tuple[int, Any]:
         row = self.tables.get("document", {}).get(int(doc_num))
@@ -421,6 +476,10 @@ class FakeOpenDental(OfficeDesk):
         self._patient_exists(q)
         rows = [r for r in self._eq(self._rows("sheet"), q, "PatNum") if r.get("IsDeleted") != "1"]
         return self._send(q, "sheet", rows)
+
+    def _get_eforms(self, q: dict[str, str], _: Any) -> tuple[int, Any]:
+        self._patient_exists(q)
+        return self._send(q, "eform", self._eq(self._rows("eform"), q, "PatNum"))
 
     def _get_claims(self, q: dict[str, str], _: Any) -> tuple[int, Any]:
         self._patient_exists(q)
@@ -436,7 +495,7 @@ class FakeOpenDental(OfficeDesk):
         if not isinstance(sql, str) or not sql.strip():
             raise bad("SqlCommand is required.")
         try:
-            rows = run_short_query(sql, self.tables, self.now)
+            rows = run_short_query(sql, self.tables, self.now, strict=self.strict_queries)
         except QueryError as exc:
             raise Reply(exc.status, exc.message) from None
         return 200, self._page(q, rows, cap=100)  # ShortQuery: at most 100 rows, whatever the Limit

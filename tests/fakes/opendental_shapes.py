@@ -40,20 +40,27 @@ IMG_TYPE = dict(enumerate(["Document", "Radiograph", "Photo", "File", "Attachmen
 DEF_CAT = {2: "ApptConfirmed", 11: "ProcCodeCats", 13: "RecallUnschedStatus", 18: "ImageCats", 27: "CommLogTypes",
            33: "TaskPriorities", 35: "ProviderSpecialties", 38: "InsuranceVerificationStatus"}
 CLAIM_STATUS = {"U", "H", "W", "S", "R", "I"}
+HIST_ACTION = dict(enumerate(["Created", "Changed", "Missed", "Cancelled", "Deleted"]))  # HistAppointmentAction
+# Columns the fake's document and patient tables always carry (synthetic values), so a test can check
+# that the query route never asks for image bodies or SSNs.
+NEVER_READ = {"document": ("RawBase64", "Thumbnail"), "patient": ("SSN",)}
+EFORM_TYPE = dict(enumerate(["PatientForm", "MedicalHistory", "Consent"]))
+EFORM_STATUS = dict(enumerate(["None", "ReadyForPatientFill", "Filled", "Imported", "UnmatchedToPatient"]))
 
 PRIMARY_KEYS = {
     "appointment": "AptNum", "patient": "PatNum", "provider": "ProvNum", "procedurelog": "ProcNum",
     "procedurecode": "CodeNum", "definition": "DefNum", "appointmenttype": "AppointmentTypeNum",
     "carrier": "CarrierNum", "insplan": "PlanNum", "inssub": "InsSubNum", "patplan": "PatPlanNum",
     "insverify": "InsVerifyNum", "referral": "ReferralNum", "refattach": "RefAttachNum", "document": "DocNum",
-    "sheet": "SheetNum", "claim": "ClaimNum",
+    "sheet": "SheetNum", "claim": "ClaimNum", "eform": "EFormNum", "clinic": "ClinicNum",
+    "mount": "MountNum", "mountitem": "MountItemNum", "histappointment": "HistApptNum",
 }
 # The column the database stamps on every change ("in the PMS": touch/insert).
 STAMP_COLUMN = {
     "appointment": "DateTStamp", "patient": "DateTStamp", "provider": "DateTStamp", "procedurelog": "DateTStamp",
     "procedurecode": "DateTStamp", "referral": "DateTStamp", "refattach": "DateTStamp", "document": "DateTStamp",
     "carrier": "SecDateTEdit", "insplan": "SecDateTEdit", "inssub": "SecDateTEdit", "patplan": "SecDateTEdit",
-    "insverify": "SecDateTEdit", "claim": "SecDateTEdit", "sheet": "DateTSheetEdited",
+    "insverify": "SecDateTEdit", "claim": "SecDateTEdit", "sheet": "DateTSheetEdited", "eform": "DateTEdited",
 }
 
 
@@ -156,6 +163,7 @@ SHAPES: dict[str, Shape] = {
         ("ProvHyg", n("ProvHyg")), ("AptDateTime", dt("AptDateTime")), ("IsNewPatient", b("IsNewPatient")),
         ("IsHygiene", b("IsHygiene")), ("DateTStamp", dt("DateTStamp")),
         ("AppointmentTypeNum", n("AppointmentTypeNum")), ("SecDateTEntry", dt("SecDateTEntry")),
+        ("ClinicNum", n("ClinicNum")),
     ],
     # GET /patients/Simple (apipatients.html)
     "patient": [
@@ -165,7 +173,7 @@ SHAPES: dict[str, Shape] = {
         ("Email", s("Email")), ("PriProv", n("PriProv")),
         ("priProvAbbr", lambda r, lk: lk.prov_abbr(r.get("PriProv", ""))),
         ("DateFirstVisit", d("DateFirstVisit")), ("DateTStamp", dt("DateTStamp")),
-        ("SecDateEntry", d("SecDateEntry")),
+        ("SecDateEntry", d("SecDateEntry")), ("ClinicNum", n("ClinicNum")),
     ],
     # GET /providers (apiproviders.html): Specialty is a DefNum (category 35), no text field
     "provider": [
@@ -242,6 +250,30 @@ SHAPES: dict[str, Shape] = {
         ("docCategory", lambda r, lk: lk.def_name(r.get("DocCategory", ""))), ("DocCategory", n("DocCategory")),
         ("ToothNumbers", s("ToothNumbers")), ("DateTStamp", dt("DateTStamp")), (SERVER, None),
     ],
+    # A mount in GET /documents?PatNum= (apidocuments.html): DocNum 0, its own MountNum, no ToothNumbers and an
+    # empty DateTStamp; the images inside it are not listed
+    "mount": [
+        ("DocNum", lambda r, _: 0), ("MountNum", n("MountNum")), ("Description", s("Description")),
+        ("PatNum", ns("PatNum")), ("DateCreated", dt("DateCreated")),
+        ("docCategory", lambda r, lk: lk.def_name(r.get("DocCategory", ""))), ("DocCategory", n("DocCategory")),
+        ("ToothNumbers", lambda r, _: ""), ("DateTStamp", lambda r, _: ""), (SERVER, None),
+    ],
+    # GET /patients/{PatNum} (apipatients.html): the one patient, whatever its status (Deleted too)
+    "patient_single": [
+        ("PatNum", n("PatNum")), ("LName", s("LName")), ("FName", s("FName")), ("Preferred", s("Preferred")),
+        ("PatStatus", enum("PatStatus", PAT_STATUS)), ("Gender", enum("Gender", GENDER)),
+        ("Birthdate", d("Birthdate")), ("PriProv", n("PriProv")), ("DateFirstVisit", d("DateFirstVisit")),
+        ("DateTStamp", dt("DateTStamp")), ("SecDateEntry", d("SecDateEntry")), ("ClinicNum", n("ClinicNum")),
+    ],
+    # GET /histappointments (apihistappointments.html, 23.1.30): a copy of the appointment per change
+    "histappointment": [
+        ("HistApptNum", n("HistApptNum")), ("HistUserNum", n("HistUserNum")),
+        ("HistDateTStamp", dt("HistDateTStamp")), ("HistApptAction", enum("HistApptAction", HIST_ACTION)),
+        ("ApptSource", lambda r, _: "None"), ("AptNum", n("AptNum")), ("PatNum", n("PatNum")),
+        ("AptStatus", enum("AptStatus", APT_STATUS)), ("Pattern", s("Pattern")), ("Confirmed", n("Confirmed")),
+        ("Op", n("Op")), ("ProvNum", n("ProvNum")), ("ProvHyg", n("ProvHyg")), ("AptDateTime", dt("AptDateTime")),
+        ("IsNewPatient", b("IsNewPatient")), ("IsHygiene", b("IsHygiene")), ("DateTStamp", dt("DateTStamp")),
+    ],
     # GET /documents/{DocNum} (24.2.32): the only place ImgType comes back
     "document_single": [
         ("DocNum", n("DocNum")), ("Description", s("Description")), ("DateCreated", dt("DateCreated")),
@@ -255,6 +287,15 @@ SHAPES: dict[str, Shape] = {
         ("DateTimeSheet", dt("DateTimeSheet")), ("Description", s("Description")),
         ("IsWebForm", b("IsWebForm")), ("DateTSheetEdited", dt("DateTSheetEdited")),
     ],
+    # GET /eforms?PatNum= (24.3+): the eform table's columns, enums as text (OpenDentBusiness EForm.cs)
+    "eform": [
+        ("EFormNum", n("EFormNum")), ("FormType", enum("FormType", EFORM_TYPE)), ("PatNum", n("PatNum")),
+        ("DateTimeShown", dt("DateTimeShown")), ("Description", s("Description")),
+        ("DateTEdited", dt("DateTEdited")), ("EFormDefNum", n("EFormDefNum")),
+        ("Status", enum("Status", EFORM_STATUS)),
+    ],
+    # GET /clinics (apiclinics.html)
+    "clinic": [("ClinicNum", n("ClinicNum")), ("Description", s("Description")), ("Abbr", s("Abbr"))],
     # GET /claims (apiclaims.html): money as numbers, ClaimStatus/ClaimType as stored letters
     "claim": [
         ("ClaimNum", n("ClaimNum")), ("PatNum", n("PatNum")), ("DateService", d("DateService")),
@@ -272,14 +313,14 @@ def shape(kind: str, row: Row, lookups: Lookups, server_now: str) -> dict[str, A
 
 # ---------------------------------------------------------------- PUT /queries/ShortQuery
 _DATETIME_COLS = {"DateTStamp", "SecDateTEdit", "SecDateTEntry", "AptDateTime", "DateCreated", "DateTimeSheet",
-                  "DateTSheetEdited"}
+                  "DateTSheetEdited", "DateTimeShown", "DateTEdited", "HistDateTStamp"}
 _DATE_COLS = {"Birthdate", "DateFirstVisit", "SecDateEntry", "ProcDate", "DateTP", "DateEffective", "DateTerm",
               "DateLastVerified", "RefDate", "DateProcComplete", "DateService", "DateSent", "DateReceived"}
 _MONEY_COLS = {"ProcFee", "ClaimFee", "InsPayEst", "InsPayAmt"}
 _TEXT_COLS = {"LName", "FName", "Preferred", "WirelessPhone", "Email", "Pattern", "Abbr", "ProcCode", "Descript",
               "AbbrDesc", "ProcTime", "ItemName", "ItemValue", "AppointmentTypeName", "CarrierName", "ElectID",
               "GroupName", "GroupNum", "SubscriberID", "Title", "ToothNumbers", "Description", "Surf", "ToothNum",
-              "ClaimStatus", "ClaimType"}
+              "ClaimStatus", "ClaimType", "SSN", "RawBase64", "Thumbnail"}
 _INT = re.compile(r"-?\d+")
 
 
@@ -298,10 +339,22 @@ def db_value(column: str, value: str) -> Any:
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|DROP|ALTER|CREATE|TRUNCATE|GRANT|REVOKE|RENAME|LOCK|SET)\b",
                     re.IGNORECASE)
 _NOW = re.compile(r"^\s*SELECT\s+NOW\(\)\s*;?\s*$", re.IGNORECASE)
+# SELECT <columns | * | FLOOR(pk/N) AS b, COUNT(*) AS n, SUM(pk) AS s> FROM <table>
+#   [WHERE <col> <op> <'text' | number> [AND ...]] [GROUP BY <alias>] [ORDER BY <col> [ASC|DESC]]
 _SELECT = re.compile(
-    r"^\s*SELECT\s+\*\s+FROM\s+`?(?P<table>\w+)`?"
-    r"(?:\s+WHERE\s+`?(?P<col>\w+)`?\s*(?P<op>>=|<=|>|<|=)\s*'(?P<val>[^']*)')?\s*;?\s*$",
+    r"^\s*SELECT\s+(?P<cols>.+?)\s+FROM\s+`?(?P<table>\w+)`?"
+    r"(?:\s+WHERE\s+(?P<where>.+?))?"
+    r"(?:\s+GROUP\s+BY\s+`?(?P<group>\w+)`?)?"
+    r"(?:\s+ORDER\s+BY\s+`?(?P<order>\w+)`?(?:\s+(?P<dir>ASC|DESC))?)?\s*;?\s*$",
     re.IGNORECASE | re.DOTALL)
+_COND = re.compile(r"^\s*`?(?P<col>\w+)`?\s*(?P<op>>=|<=|<>|!=|>|<|=)\s*(?:'(?P<text>[^']*)'|(?P<num>-?\d+))\s*$")
+_AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
+_COLUMN = re.compile(r"^`?(?P<col>\w+)`?$")
+_FLOOR = re.compile(r"^FLOOR\(\s*`?(?P<col>\w+)`?\s*/\s*(?P<size>\d+)\s*\)\s+AS\s+(?P<alias>\w+)$", re.IGNORECASE)
+_COUNT = re.compile(r"^COUNT\(\s*\*\s*\)\s+AS\s+(?P<alias>\w+)$", re.IGNORECASE)
+_SUM = re.compile(r"^SUM\(\s*`?(?P<col>\w+)`?\s*\)\s+AS\s+(?P<alias>\w+)$", re.IGNORECASE)
+# Tables whose SELECT * a strict fake refuses: they hold image bodies (RawBase64, Thumbnail) and SSNs.
+STAR_REFUSED = ("document", "patient")
 
 
 class QueryError(Exception):
@@ -319,28 +372,83 @@ def _compare(left: str, op: str, right: str) -> bool:
             lhs, rhs = float(left), float(right)  # type: ignore[assignment]
         except ValueError:
             lhs, rhs = left.lower(), right.lower()  # type: ignore[assignment]
-    return {">=": lhs >= rhs, ">": lhs > rhs, "<=": lhs <= rhs, "<": lhs < rhs, "=": lhs == rhs}[op]
+    return {">=": lhs >= rhs, ">": lhs > rhs, "<=": lhs <= rhs, "<": lhs < rhs, "=": lhs == rhs,
+            "<>": lhs != rhs, "!=": lhs != rhs}[op]
 
 
-def run_short_query(sql: str, tables: Mapping[str, Mapping[int, Row]], now: datetime) -> list[dict[str, Any]]:
-    """The subset of read-only SQL the fake understands; raises QueryError otherwise."""
+def _column(rows: list[Row], name: str, clause: str) -> str:
+    """The table's own spelling of a column (MySQL: names are case-insensitive); 400 for an unknown one."""
+    col = next((c for c in (rows[0] if rows else {}) if c.lower() == name.lower()), None)
+    if rows and col is None:
+        raise QueryError(400, f"Unknown column '{name}' in '{clause}'")
+    return col or name
+
+
+def _number(value: str | None) -> int:
+    return int(float(value)) if value not in (None, "") else 0
+
+
+def run_short_query(sql: str, tables: Mapping[str, Mapping[int, Row]], now: datetime, *, strict: bool = False
+                    ) -> list[dict[str, Any]]:
+    """The subset of read-only SQL the fake understands; raises QueryError otherwise.
+
+    ``strict`` (a test helper mode) also refuses what the real server would answer but pms-bridge must
+    never send: SELECT * on tables holding image bodies or SSNs, and a row query without ORDER BY.
+    """
     if _WRITE.match(sql):  # the docs: 401 when the query is not read-only
         raise QueryError(401, "Query is not read-only.")
     if _NOW.match(sql):
         return [{"NOW()": fmt_datetime(now, sep="T")}]
     m = _SELECT.match(sql)
-    if not m:
-        raise QueryError(400, "The fake supports only SELECT NOW() and SELECT * FROM <table> [WHERE <col> <op> '<v>']")
+    if not m or re.search(r"\b(JOIN|UNION|LIMIT|INTO)\b", sql, re.IGNORECASE):
+        raise QueryError(400, "The fake supports only SELECT NOW() and SELECT <columns> FROM <table> "
+                              "[WHERE <col> <op> <value> [AND ...]] [GROUP BY <alias>] [ORDER BY <col>]")
     name = m["table"].lower()  # MySQL on Windows: table names are case-insensitive
     if name not in tables:
         raise QueryError(400, f"Table 'opendental.{name}' doesn't exist")
     rows = [tables[name][k] for k in sorted(tables[name])]
-    if m["col"]:
-        col = next((c for c in (rows[0] if rows else {}) if c.lower() == m["col"].lower()), None)
-        if rows and col is None:
-            raise QueryError(400, f"Unknown column '{m['col']}' in 'where clause'")
-        rows = [r for r in rows if _compare(r.get(col or "", ""), m["op"], m["val"])]
-    return [{c: db_value(c, v) for c, v in r.items()} for r in rows]
+    items = [item.strip() for item in m["cols"].split(",")]
+    if strict and items == ["*"] and name in STAR_REFUSED:
+        raise QueryError(400, f"strict fake: SELECT * FROM {name} would read image bodies or SSNs")
+    if strict and not m["order"]:
+        raise QueryError(400, "strict fake: a query without ORDER BY may skip or repeat rows between pages")
+    for cond in _AND.split(m["where"]) if m["where"] else []:
+        c = _COND.match(cond)
+        if not c:
+            raise QueryError(400, f"You have an error in your SQL syntax near '{cond.strip()[:40]}'")
+        col = _column(rows, c["col"], "where clause")
+        value = c["text"] if c["text"] is not None else c["num"]
+        rows = [r for r in rows if _compare(r.get(col, ""), c["op"], value)]
+    floor = next((f for f in map(_FLOOR.match, items) if f), None)
+    if floor:  # ids per bucket: FLOOR(pk/N) AS b, COUNT(*) AS n, SUM(pk) AS s ... GROUP BY b
+        count = next((f for f in map(_COUNT.match, items) if f), None)
+        total = next((f for f in map(_SUM.match, items) if f), None)
+        if not count or not total or len(items) != 3 or (m["group"] or "").lower() != floor["alias"].lower():
+            raise QueryError(400, "The fake supports only FLOOR(pk/N) AS b, COUNT(*) AS n, SUM(pk) AS s ... GROUP BY b")
+        key, size = _column(rows, floor["col"], "field list"), int(floor["size"])
+        summed = _column(rows, total["col"], "field list")
+        buckets: dict[int, list[int]] = {}
+        for r in rows:
+            buckets.setdefault(_number(r.get(key)) // size, []).append(_number(r.get(summed)))
+        return [{floor["alias"]: b, count["alias"]: len(v), total["alias"]: sum(v)} for b, v in sorted(buckets.items())]
+    if m["group"]:
+        raise QueryError(400, "The fake supports GROUP BY only for id buckets")
+    if items == ["*"]:
+        columns = list(rows[0]) if rows else []
+    else:
+        columns = []
+        for item in items:
+            c = _COLUMN.match(item)
+            if not c:
+                raise QueryError(400, f"The fake does not support the select item {item[:40]!r}")
+            # A column no row has is left out (the sample does not carry every Open Dental column).
+            columns.append(next((k for k in (rows[0] if rows else {}) if k.lower() == c["col"].lower()), c["col"]))
+    if m["order"]:
+        col = _column(rows, m["order"], "order clause")
+        numeric = all(_INT.fullmatch(r.get(col) or "0") for r in rows)
+        rows = sorted(rows, key=lambda r: _number(r.get(col)) if numeric else (r.get(col) or ""),
+                      reverse=(m["dir"] or "").upper() == "DESC")
+    return [{c: db_value(c, r[c]) for c in columns if c in r} for r in rows]
 
 
 def parse_param_datetime(value: str) -> datetime:

@@ -90,3 +90,12 @@ def test_a_resolved_problem_that_returns_is_reopened() -> None:
     task = back.changed["SCH003:appointment:A1"]
     assert task.status == "open" and task.resolved_at is None and task.created_at == AS_OF
     assert back.transitions[0].from_status == "resolved"
+
+
+def test_a_task_carries_its_clinic_and_follows_it() -> None:
+    key = finding().key
+    tasks = stored(run({}, [finding()], clinics={key: "MAIN"}))
+    assert tasks[key].clinic == "MAIN" and tasks[key].to_json()["clinic"] == "MAIN"
+    moved = run(tasks, [finding()], as_of=AS_OF + timedelta(hours=1), clinics={key: "OAK"})
+    assert moved.changed[key].clinic == "OAK" and moved.transitions[0].changes == ["clinic"]
+    assert stored(run({}, [finding()]))[key].clinic is None  # a single-clinic office

@@ -29,7 +29,7 @@ def test_mini_practice_loads_every_entity(tmp_path: Path, write_config) -> None:
     report = _sync(config)
     assert report.status == "ok"
     assert report.snapshot_counts == {
-        "provider": 3, "procedure_code": 3, "patient": 2, "appointment": 2, "procedure": 3, "coverage": 1,
+        "provider": 3, "procedure_code": 3, "provider_code_time": 1, "patient": 2, "appointment": 2, "procedure": 3, "coverage": 1,
         "verification": 2, "referral": 2, "document": 3, "form": 3, "claim": 1,
     }
     referral = next(r for r in report.resources if r.resource == "refattach")

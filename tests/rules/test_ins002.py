@@ -88,3 +88,35 @@ def test_no_coverage_no_appointment_and_not_scheduled_appointments() -> None:
     for status in ("broken", "cancelled", "complete", "planned"):
         w.appointment(pat, at(1), status=status)
     assert w.run("INS002") == []
+
+
+def test_a_status_nobody_mapped_never_counts_as_verified() -> None:
+    w = World()
+    _, cov, _ = _covered(w, 45)
+    w.verification(cov, day(-1), result="unknown", status_label="Blue folder")
+    (finding,) = w.run("INS002")
+    assert finding.data["last_verified"] == day(-45).isoformat()
+    assert finding.data["last_attempt"] == day(-1).isoformat()
+    assert "status 'Blue folder', which no setting maps (mapping.maps.verify_result)" in finding.detail
+
+
+def test_a_work_queue_status_keeps_the_last_verification_date() -> None:
+    """Open Dental's Attempted / See Notes / ServiceError mark a re-check in progress; the date is the last
+    verification's."""
+    w = World()
+    _, cov, _ = _covered(w, None)
+    w.verification(cov, day(-10), result="pending", status_label="Attempted")
+    assert w.run("INS002") == []
+    w2 = World()
+    _, cov2, _ = _covered(w2, None)
+    w2.verification(cov2, day(-40), result="pending", status_label="Attempted")
+    (finding,) = w2.run("INS002")
+    assert finding.data["last_verified"] == day(-40).isoformat() and "no setting maps" not in finding.detail
+
+
+def test_an_inactive_answer_is_an_answer() -> None:
+    w = World()
+    _, cov, _ = _covered(w, None)
+    w.verification(cov, day(-1), result="inactive")
+    assert w.run("INS002") == []  # verified recently; INS001 reports the inactive coverage
+    assert len(w.run("INS001")) == 1

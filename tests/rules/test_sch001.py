@@ -19,8 +19,10 @@ def test_fires_for_a_crown_charted_to_a_hygienist() -> None:
     apt = w.appointment(pat, at(3), provider=den, hygienist=hyg)
     crown = w.procedure(pat, "D2740", apt, provider=hyg)
     (finding,) = w.run("SCH001")
-    assert (finding.subject_type, finding.subject_id) == ("procedure", crown.source_id)
+    assert (finding.subject_type, finding.subject_id) == ("appointment", apt.source_id)
     assert finding.appointment_id == apt.source_id
+    assert finding.data["procedures"] == [
+        {"procedure_id": crown.source_id, "code": "D2740", "provider_id": hyg.source_id, "from_appointment": False}]
     assert finding.title == f"Crown D2740 booked with hygienist {hyg.abbr}"
     assert finding.patient_id == pat.source_id and finding.due == day(2) and finding.severity == "high"
     assert "Testpatient" not in finding.title + finding.detail
@@ -33,7 +35,7 @@ def test_procedure_without_provider_is_done_by_the_appointment_provider() -> Non
     w.procedure(pat, "D2391", w.appointment(pat, at(2), provider=hyg))
     (finding,) = w.run("SCH001")
     assert finding.title == f"D2391 booked with hygienist {hyg.abbr}"
-    assert finding.data["from_appointment"] is True
+    assert finding.data["procedures"][0]["from_appointment"] is True
 
 
 def test_scope_range_edges() -> None:
@@ -44,7 +46,8 @@ def test_scope_range_edges() -> None:
     for code in ("D0210", "D0350", "D1110", "D4341", "D4910"):  # in scope, range ends included
         w.procedure(pat, code, apt, provider=hyg)
     outside = [w.procedure(pat, code, apt, provider=hyg) for code in ("D0209", "D0351", "D4911")]
-    assert sorted(f.subject_id for f in w.run("SCH001")) == sorted(p.source_id for p in outside)
+    (finding,) = w.run("SCH001")
+    assert sorted(p["procedure_id"] for p in finding.data["procedures"]) == sorted(p.source_id for p in outside)
 
 
 def test_dentists_and_specialists_may_do_everything() -> None:
@@ -71,14 +74,22 @@ def test_other_kinds_unknown_ids_and_missing_providers_are_skipped() -> None:
     assert w.run("SCH001") == []
 
 
-def test_several_procedures_give_one_finding_each() -> None:
+def test_several_procedures_are_one_task_for_the_appointment() -> None:
+    """One fix (rebook the appointment's work with a dentist): one task, listing every procedure."""
     w = World()
     den, hyg = w.provider("dentist"), w.provider("hygienist")
     pat = w.patient()
     apt = w.appointment(pat, at(2), provider=den, hygienist=hyg)
     procs = [w.procedure(pat, code, apt, provider=hyg) for code in ("D2740", "D2950", "D7140")]
     w.procedure(pat, "D0220", apt, provider=hyg)
-    assert sorted(f.subject_id for f in w.run("SCH001")) == sorted(p.source_id for p in procs)
+    (finding,) = w.run("SCH001")
+    assert finding.key == f"SCH001:appointment:{apt.source_id}"
+    assert [p["procedure_id"] for p in finding.data["procedures"]] == [p.source_id for p in procs]
+    assert finding.title == f"D2740, D2950, D7140 booked with hygienist {hyg.abbr}"
+    assert all(code in finding.detail for code in ("D2740", "D2950", "D7140")) and "D0220" not in finding.detail
+    w.procedure(pat, "D6010", apt, provider=hyg)  # the list grows: the same task
+    (again,) = w.run("SCH001")
+    assert again.key == finding.key and len(again.data["procedures"]) == 4
 
 
 def test_correct_hygiene_visit_is_clean() -> None:
@@ -130,8 +141,10 @@ def test_both_cases_on_one_appointment() -> None:
     pat = w.patient()
     apt = w.appointment(pat, at(2), provider=den, is_hygiene=True)
     crown = w.procedure(pat, "D2740", apt, provider=hyg)
-    keys = {f.key for f in w.run("SCH001")}
-    assert keys == {f"SCH001:procedure:{crown.source_id}", f"SCH001:appointment:{apt.source_id}"}
+    (finding,) = w.run("SCH001")
+    assert finding.key == f"SCH001:appointment:{apt.source_id}"
+    assert finding.title == f"D2740 booked with hygienist {hyg.abbr}; no hygienist booked"
+    assert finding.data["no_hygienist"] is True and finding.data["procedures"][0]["procedure_id"] == crown.source_id
 
 
 def test_window_and_status() -> None:
@@ -156,7 +169,8 @@ def test_settings_override_scope_and_visit_codes() -> None:
     assert len(w.run("SCH001")) == 2
     assert w.run("SCH001", hygienist_codes=["D2700-D2799"], hygiene_visit_codes=[]) == []
     narrow = w.run("SCH001", hygienist_codes=["D0274"])
-    assert [f.data.get("code") for f in narrow] == ["D2740", None]
+    assert [[p["code"] for p in f.data["procedures"]] for f in narrow] == [["D2740"], []]
+    assert [f.data["no_hygienist"] for f in narrow] == [False, True]
 
 
 @pytest.mark.parametrize("bad", ["X12", "D12", "D0350-D0210", "D0210-D0250-D0300"])

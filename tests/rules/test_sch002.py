@@ -19,7 +19,8 @@ def test_fires_for_a_procedure_by_another_dentist() -> None:
     filling = w.procedure(pat, "D2391", apt, provider=other)
     (finding,) = w.run("SCH002")
     assert finding.title == "D2391 is by DEN3, appointment is with DEN1/HYG2"
-    assert (finding.subject_type, finding.subject_id) == ("procedure", filling.source_id)
+    assert (finding.subject_type, finding.subject_id) == ("appointment", apt.source_id)
+    assert [p["procedure_id"] for p in finding.data["procedures"]] == [filling.source_id]
     assert finding.appointment_id == apt.source_id
     assert finding.patient_id == pat.source_id and finding.due == day(3) and finding.severity == "medium"
     assert "Testpatient" not in finding.title + finding.detail
@@ -32,7 +33,8 @@ def test_fires_for_a_prophy_by_another_hygienist() -> None:
     apt = w.appointment(pat, at(2), provider=den, hygienist=hyg)
     w.procedure(pat, "D0120", apt, provider=den)
     prophy = w.procedure(pat, "D1110", apt, provider=other)
-    assert [f.subject_id for f in w.run("SCH002")] == [prophy.source_id]
+    (finding,) = w.run("SCH002")
+    assert [p["procedure_id"] for p in finding.data["procedures"]] == [prophy.source_id]
 
 
 def test_quiet_for_the_booked_providers_and_procedures_without_provider() -> None:
@@ -68,14 +70,18 @@ def test_unknown_provider_ids_compare_by_id() -> None:
     assert finding.title == "D2392 is by provider 999, appointment is with DEN1"
 
 
-def test_several_procedures() -> None:
+def test_several_procedures_are_one_task_for_the_appointment() -> None:
     w = World()
     den, other = w.provider("dentist"), w.provider("specialist")
     pat = w.patient()
     apt = w.appointment(pat, at(2), provider=den)
     w.procedure(pat, "D2950", apt, provider=den)
     moved = [w.procedure(pat, code, apt, provider=other) for code in ("D2740", "D3330")]
-    assert sorted(f.subject_id for f in w.run("SCH002")) == sorted(p.source_id for p in moved)
+    (finding,) = w.run("SCH002")
+    assert finding.key == f"SCH002:appointment:{apt.source_id}"
+    assert sorted(p["procedure_id"] for p in finding.data["procedures"]) == sorted(p.source_id for p in moved)
+    assert finding.title == f"D2740, D3330 are by {other.abbr}, appointment is with {den.abbr}"
+    assert "D2950" not in finding.detail
 
 
 def test_window_and_status() -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from builders import AS_OF, World, at, day
 
-from pms_bridge.model import Provider
+from pms_bridge.model import Provider, ProviderCodeTime
 from pms_bridge.rules.registry import RuleConfigError, rule_settings
 
 
@@ -122,3 +122,42 @@ def test_bad_tolerance_fails_at_config_load() -> None:
 
 def test_findings_do_not_depend_on_row_order() -> None:
     assert booked(60, "D2950", "D2740").run("SCH004") == booked(60, "D2740", "D2950").run("SCH004")
+
+
+def test_codes_combine_as_open_dental_books_them() -> None:
+    """Assistant time (/) at the start and the end is shared: the longest of each counts once."""
+    w = World()
+    w.code("D2391", time_pattern="/XXXX/")  # 30 min
+    w.code("D2950", time_pattern="//XX/")  # 25 min
+    w.code("D0220", time_pattern="///")  # 15 min of assistant time only: a leading run, no trailing one
+    combined = "///" + "XXXX" + "XX" + "/"  # longest leading run, every middle, longest trailing run
+    assert len(combined) * 5 == 50
+    assert booked(50, "D2391", "D2950", "D0220", w=w).run("SCH004") == []
+    (finding,) = booked(20, "D2391", "D2950", "D0220", w=World()).run("SCH004", minutes={"D2391": 30, "D2950": 25,
+                                                                                         "D0220": 15})
+    assert finding.data["expected"] == 70  # minutes alone: nothing is known to be shared
+    (short,) = booked(30, "D2391", "D2950", "D0220", w=w).run("SCH004")
+    assert short.data["expected"] == 50 and "20 min of assistant time shared" in short.detail
+    assert short.title == "Booked 30 min, expected 50 min"
+
+
+def test_a_providers_own_time_for_the_code_wins() -> None:
+    w = World()
+    fast, slow, hyg = w.provider("dentist"), w.provider("dentist"), w.provider("hygienist")
+    w.code("D2740", time_pattern="/" + "X" * 16 + "/")  # 90 min
+    w.code("D1110", time_pattern="/XXXXXXX/", is_hygiene=True)  # 45 min
+    w.add(ProviderCodeTime(source_id="T1", code="D2740", provider_id=fast.source_id, time_pattern="/XXXXXXXXXX/"))
+    w.add(ProviderCodeTime(source_id="T2", code="D1110", provider_id=hyg.source_id, time_pattern="/XXXXX/"))
+    booked(60, "D2740", w=w, provider=fast)
+    assert w.run("SCH004") == []  # his crowns take 60 min
+    booked(60, "D2740", w=w, provider=slow)
+    (finding,) = w.run("SCH004")
+    assert finding.data["expected"] == 90
+    w2 = World()
+    w2.code("D1110", time_pattern="/XXXXXXX/", is_hygiene=True)
+    hyg2, den2 = w2.provider("hygienist"), w2.provider("dentist")
+    w2.add(ProviderCodeTime(source_id="T3", code="D1110", provider_id=hyg2.source_id, time_pattern="/XXX/"))
+    booked(25, "D1110", w=w2, provider=den2, hygienist=hyg2)  # the hygiene code takes the hygienist's time
+    assert w2.run("SCH004") == []
+    booked(25, "D1110", w=w2, provider=den2)  # no hygienist booked: the code's own 45 min
+    assert [f.data["expected"] for f in w2.run("SCH004")] == [45]

@@ -136,3 +136,21 @@ def test_appointment_on_the_daylight_saving_day(hour: int, taken: date, fires: b
     found = w.run("XR001")
     assert len(found) == fires
     assert all(f.due == date(2026, 3, 7) for f in found)
+
+
+def test_outside_films_charted_as_existing_count_by_their_procedure_date() -> None:
+    """EO (another office) and EC (this office, earlier) radiograph procedures are films on file."""
+    w = World()
+    other_office, earlier_here, old, undated, not_a_film = (w.patient(new=True) for _ in range(5))
+    w.procedure(other_office, "D0210", status="existing_other", when=day(-90))
+    w.procedure(earlier_here, "D0274", status="existing_current", when=day(-200))
+    w.procedure(old, "D0330", status="existing_other", when=day(-400))  # older than 12 months
+    w.procedure(undated, "D0210", status="existing_other", when=None)  # no date: cannot count
+    w.procedure(not_a_film, "D2740", status="existing_other", when=day(-30))  # a crown, not a radiograph
+    for pat in (other_office, earlier_here, old, undated, not_a_film):
+        w.appointment(pat, at(3))
+    found = {f.patient_id: f for f in w.run("XR001")}
+    assert set(found) == {old.source_id, undated.source_id, not_a_film.source_id}
+    assert found[old.source_id].data["newest_radiograph"] == day(-400).isoformat()
+    films = w.snapshot().radiographs_of(other_office.source_id)
+    assert [(f.taken, f.kind) for f in films] == [(day(-90), "fmx")]

@@ -149,3 +149,11 @@ def test_appointment_on_the_daylight_saving_day(hour: int, taken: date, fires: b
     found = w.run("XR002")
     assert len(found) == fires
     assert all(f.due == date(2026, 3, 7) for f in found)
+
+
+def test_an_outside_periapical_meets_a_crown_need() -> None:
+    w = World()
+    outside, here = crown_visit(w)[0], crown_visit(w)[0]
+    w.procedure(outside, "D0220", status="existing_other", when=day(-60))
+    w.procedure(here, "D0220", status="existing_current", when=day(-400))  # on file, but too old
+    assert [f.patient_id for f in w.run("XR002")] == [here.source_id]

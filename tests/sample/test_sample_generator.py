@@ -29,6 +29,8 @@ RULES = {
 HEADERS = {
     "definition": "DefNum,Category,ItemOrder,ItemName,ItemValue,IsHidden",
     "appointmenttype": "AppointmentTypeNum,AppointmentTypeName,IsHidden",
+    "preference": "PrefNum,PrefName,ValueString",
+    "proccodenote": "ProcCodeNoteNum,CodeNum,ProvNum,Note,ProcTime,ProcStatus",
     "provider": "ProvNum,Abbr,LName,FName,Specialty,IsSecondary,IsHidden,ProvStatus,DateTStamp",
     "patient": "PatNum,LName,FName,Preferred,PatStatus,Gender,Birthdate,WirelessPhone,Email,PriProv,"
     "DateFirstVisit,SecDateEntry,DateTStamp",
@@ -45,8 +47,12 @@ HEADERS = {
     "referral": "ReferralNum,LName,FName,Title,Specialty,IsDoctor,NotPerson,DateTStamp",
     "refattach": "RefAttachNum,ReferralNum,PatNum,RefDate,RefType,RefToStatus,ProcNum,DateProcComplete,"
     "ProvNum,DateTStamp",
-    "document": "DocNum,PatNum,DocCategory,DateCreated,ImgType,ToothNumbers,Description,DateTStamp",
+    "document": "DocNum,PatNum,DocCategory,DateCreated,ImgType,ToothNumbers,Description,DateTStamp,MountItemNum",
+    "mount": "MountNum,PatNum,DocCategory,DateCreated,Description",
+    "mountitem": "MountItemNum,MountNum,ItemOrder",
     "sheet": "SheetNum,SheetType,PatNum,DateTimeSheet,Description,IsWebForm,IsDeleted,DateTSheetEdited",
+    "clinic": "ClinicNum,Description,Abbr",
+    "eform": "EFormNum,FormType,PatNum,DateTimeShown,Description,DateTEdited,EFormDefNum,Status",
     "claim": "ClaimNum,PatNum,DateService,DateSent,ClaimStatus,DateReceived,PlanNum,ProvTreat,ClaimFee,"
     "InsPayEst,InsPayAmt,ClaimType,InsSubNum,SecDateTEdit",
 }
@@ -77,13 +83,18 @@ FOREIGN_KEYS = [
     ("refattach", "ProvNum", "provider", True),
     ("document", "PatNum", "patient", False),
     ("document", "DocCategory", "definition", False),
+    ("document", "MountItemNum", "mountitem", True),
+    ("mount", "PatNum", "patient", False),
+    ("mount", "DocCategory", "definition", False),
+    ("mountitem", "MountNum", "mount", False),
     ("sheet", "PatNum", "patient", False),
+    ("eform", "PatNum", "patient", False),
     ("claim", "PatNum", "patient", False),
     ("claim", "PlanNum", "insplan", False),
     ("claim", "ProvTreat", "provider", False),
     ("claim", "InsSubNum", "inssub", False),
 ]
-STAMPS = ("DateTStamp", "SecDateTEdit", "SecDateTEntry", "DateTSheetEdited")
+STAMPS = ("DateTStamp", "SecDateTEdit", "SecDateTEntry", "DateTSheetEdited", "DateTEdited")
 
 
 def _read(folder: Path) -> dict[str, list[dict[str, str]]]:
@@ -172,8 +183,8 @@ def test_foreign_keys_resolve(tables: dict[str, list[dict[str, str]]]) -> None:
 
 
 def test_values_are_raw_open_dental_values(tables: dict[str, list[dict[str, str]]]) -> None:
-    assert {r["AptStatus"] for r in tables["appointment"]} <= {"1", "2", "5", "6", "7"}
-    assert {r["ProcStatus"] for r in tables["procedurelog"]} <= {"1", "2"}
+    assert {r["AptStatus"] for r in tables["appointment"]} == {"1", "2", "3", "5", "6", "7"}  # 3: unscheduled list
+    assert {r["ProcStatus"] for r in tables["procedurelog"]} <= {"1", "2", "4"}  # 4: EO, another office's
     assert {r["ClaimStatus"] for r in tables["claim"]} <= set("UHWSRI")
     assert {r["ClaimType"] for r in tables["claim"]} <= {"P", "S"}
     assert {r["Category"] for r in tables["definition"]} == {"2", "18", "35", "38"}
@@ -183,6 +194,8 @@ def test_values_are_raw_open_dental_values(tables: dict[str, list[dict[str, str]
     for row in tables["appointment"]:
         assert set(row["Pattern"]) <= {"X", "/"} and row["Pattern"]
         datetime.strptime(row["AptDateTime"], "%Y-%m-%d %H:%M:%S")
+        # Open Dental keeps planned and many unscheduled-list appointments undated, and only those
+        assert (row["AptDateTime"] == "0001-01-01 00:00:00") == (row["AptStatus"] in ("3", "6")), row
     for row in tables["patient"]:
         assert row["WirelessPhone"] == "" or "555-01" in row["WirelessPhone"]
         assert row["Email"] == "" or row["Email"].split("@")[1].startswith("example.")
@@ -338,16 +351,24 @@ class _Practice:
             category = self.defs[doc["DocCategory"]]
             if category in ("BWs", "FMXs", "Panos") or doc["ImgType"] == "1":
                 self._xray(doc["PatNum"], _date(doc["DateCreated"]), category in ("FMXs", "Panos"), False)
+        for mount in t["mount"]:  # a series filed as a mount is on file (the API lists the mount, not its images)
+            category = self.defs[mount["DocCategory"]]
+            if category in ("BWs", "FMXs", "Panos"):
+                self._xray(mount["PatNum"], _date(mount["DateCreated"]), category in ("FMXs", "Panos"), False)
         for p in t["procedurelog"]:
             code = self.codes[p["CodeNum"]]["ProcCode"]
-            if p["ProcStatus"] == "2" and code.startswith(("D02", "D03")):
+            if p["ProcStatus"] in ("2", "3", "4") and code.startswith(("D02", "D03")):  # C, EC, EO
                 self._xray(
                     p["PatNum"], _date(p["ProcDate"]), code in ("D0210", "D0330"), code in ("D0220", "D0230")
                 )
         self.forms: dict[tuple[str, str], list[date | None]] = defaultdict(list)
         for s in t["sheet"]:
             if s["IsDeleted"] == "0":
-                self.forms[(s["PatNum"], s["SheetType"])].append(_date(s["DateTimeSheet"]))
+                self.forms[(s["PatNum"], _form_kind(s["SheetType"], s["Description"]))].append(
+                    _date(s["DateTimeSheet"]))
+        for e in t["eform"]:
+            kind = {"0": "9", "1": "11", "2": "6"}[e["FormType"]]
+            self.forms[(e["PatNum"], _form_kind(kind, e["Description"]))].append(_date(e["DateTimeShown"]))
         self.subs = {r["InsSubNum"]: r for r in t["inssub"]}
         self.plans = {r["PlanNum"]: r for r in t["insplan"]}
         self.carriers = {r["CarrierNum"] for r in t["carrier"]}
@@ -365,6 +386,13 @@ class _Practice:
 
     def recent(self, days: list[date | None], within: int) -> bool:
         return any(d is not None and self.today - timedelta(days=within) <= d <= self.today for d in days)
+
+
+def _form_kind(sheet_type: str, title: str) -> str:
+    """A patient form (9) counts as registration ("registration") only when its title says so."""
+    if sheet_type == "9":
+        return "registration" if "regist" in title.lower() else "other"
+    return sheet_type
 
 
 def _findings(t: dict[str, list[dict[str, str]]], now: datetime) -> set[tuple[str, str, str]]:
@@ -413,7 +441,7 @@ def _window_findings(pr: _Practice, apt: dict[str, str], start: datetime) -> lis
         out.append(("SCH004", apt["Pattern"]))
     if not pr.recent(pr.xrays[(pat, "any")], 365):  # broad: any patient, not only new/referred-in
         out.append(("XR001", ""))
-    if pat not in pr.seen and not pr.forms[(pat, "9")]:
+    if pat not in pr.seen and not pr.forms[(pat, "registration")]:
         out.append(("FRM001", ""))
     if not pr.recent(pr.forms[(pat, "11")], 365):
         out.append(("FRM002", ""))

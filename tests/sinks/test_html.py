@@ -295,3 +295,19 @@ def test_empty_list_is_friendly() -> None:
     assert 'data-testid="filters"' not in html
     assert "<script" not in html
     assert "Maple Grove Dental" in html
+
+
+def test_clinic_badge_only_when_tasks_span_clinics() -> None:
+    tasks = [make_task("a", clinic="MAIN"), make_task("b", clinic="Oak <Grove>", patient_id="102")]
+    html = render_task_list(tasks, make_meta())
+    doc = parse(html)
+    text = {a["data-key"]: squash(t) for a, t in zip(doc.articles, doc.texts)}
+    search = {a["data-key"]: a["data-search"] for a in doc.articles}
+    assert "MAIN" in text["a"] and "MAIN" not in text["b"] and "Oak <Grove>" in text["b"]
+    assert "Oak &lt;Grove&gt;" in html and "Oak <Grove>" not in html  # escaped like every PMS text
+    assert search["b"].endswith("oak <grove>") and "oak" not in search["a"]
+    one_clinic = render_task_list([make_task("a", clinic="MAIN"), make_task("b", clinic="MAIN")], make_meta())
+    no_clinic = render_task_list([make_task("a"), make_task("b")], make_meta())
+    assert 'data-testid="clinic"' in html
+    assert 'data-testid="clinic"' not in one_clinic and 'data-testid="clinic"' not in no_clinic
+    assert no_clinic == render_task_list([make_task("a", clinic=None), make_task("b")], make_meta())

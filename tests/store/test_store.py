@@ -153,3 +153,75 @@ def test_fields_the_model_dropped_leave_old_stores_with_their_data(tmp_path: Pat
     assert "phone" not in {c["name"] for c in inspect(engine).get_columns("patients")}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM patients")).scalar_one() == 1  # the row itself stays
+
+
+def _v1_store(url: str) -> None:
+    """A store as schema 1 wrote it: appointments.start NOT NULL, one dated appointment in it."""
+    from sqlalchemy import MetaData
+
+    from pms_bridge.store.schema import SNAPSHOT_TABLES, schema_info
+
+    engine = create_engine(url)
+    old = MetaData()
+    appointments = SNAPSHOT_TABLES["appointment"].to_metadata(old)
+    appointments.c.start.nullable = False
+    schema_info.to_metadata(old)
+    old.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO schema_info (id, version) VALUES (1, 1)"))
+        conn.execute(appointments.insert().values(
+            practice="p", source_id="5", patient_id="1", start=datetime(2026, 3, 8, 15, 0, tzinfo=UTC), minutes=60,
+            status="scheduled", is_hygiene=False, is_new_patient=False, row_hash="h", first_run=1, changed_run=1))
+    assert not {c["name"]: c for c in inspect(engine).get_columns("appointments")}["start"]["nullable"]
+    engine.dispose()
+
+
+def _undated_planned_fits(url: str) -> None:
+    store = Store.open(url, Practice(key="p", name="P", timezone="America/Chicago"))
+    try:
+        planned = Appointment(source_id="6", patient_id="1", minutes=60, status="planned")
+        assert store.upsert_records("appointment", [planned], run_id=2).inserted == 1
+        starts = {r["source_id"]: r["start"] for r in store.rows("appointment")}
+        assert starts == {"5": datetime(2026, 3, 8, 15, 0, tzinfo=UTC), "6": None}  # the old row is kept
+    finally:
+        store.close()
+
+
+def test_schema_1_store_learns_undated_appointments_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v1.sqlite'}"
+    _v1_store(url)
+    _undated_planned_fits(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version FROM schema_info")).scalar_one() == 2
+    names = {i["name"] for i in inspect(engine).get_indexes("appointments")}
+    assert any("start" in n for n in names)  # the rebuilt table keeps its indexes
+
+
+@pytest.mark.postgres
+def test_schema_1_store_learns_undated_appointments_postgres(postgres_url: str) -> None:
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    name = f"pmsb_migrate_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        _v1_store(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        _undated_planned_fits(url)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def test_an_appointment_on_the_book_needs_a_start() -> None:
+    from pydantic import ValidationError
+
+    for status in ("scheduled", "complete", "broken"):
+        with pytest.raises(ValidationError, match="only planned and unscheduled-list"):
+            Appointment(source_id="7", patient_id="1", minutes=30, status=status)
+    assert Appointment(source_id="7", patient_id="1", minutes=30, status="unscheduled").start is None

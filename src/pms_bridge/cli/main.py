@@ -16,7 +16,7 @@ from pms_bridge.cli.demo import DEMO_AS_OF, prepare_demo
 from pms_bridge.cli.errors import handle_errors
 from pms_bridge.cli.findings import print_catalog, print_counts, print_findings, print_findings_json
 from pms_bridge.cli.maintenance import audit, purge
-from pms_bridge.cli.summary import print_sync_report
+from pms_bridge.cli.summary import print_sync_report, print_unmapped_labels
 from pms_bridge.cli.tasks import print_task_report, tasks_app
 from pms_bridge.config import Config, load_config
 from pms_bridge.logs import configure_logging
@@ -244,19 +244,26 @@ def runs(
         print(json.dumps(history, indent=2))
         return
     table = Table(title="Runs")
-    for header in ("run", "command", "started UTC", "took", "status", "bad rows", "findings", "open", "new/resolved"):
+    for header in ("run", "command", "started UTC", "took", "status", "bad rows", "to map", "findings", "open",
+                   "new/resolved"):
         table.add_column(header, no_wrap=header == "started UTC")
-    for r in store.list_runs(limit):
+    history = store.list_runs(limit)
+    store.close()
+    for r in history:
         took = f"{(r.finished_at - r.started_at).total_seconds():.0f}s" if r.finished_at else ""
         findings = r.summary.get("findings") or {}
         tasks = r.summary.get("tasks") or {}
+        labels = r.summary.get("unmapped_labels")
         table.add_row(
             str(r.id), r.command, r.started_at.strftime("%Y-%m-%d %H:%M"), took, r.status,
-            str(r.summary.get("quarantined", "")), str(sum(findings.values())) if findings else "",
+            str(r.summary.get("quarantined", "")), "" if labels is None else str(sum(map(len, labels.values()))),
+            str(sum(findings.values())) if findings else "",
             str(tasks.get("open", "")), f"{tasks['opened']} / {tasks['resolved']}" if tasks else "",
         )
-    store.close()
     out.print(table)
+    if history and history[0].summary.get("unmapped_labels"):
+        out.print(f"Run {history[0].id}:")
+        print_unmapped_labels(out, history[0].summary["unmapped_labels"])
 
 
 @app.command()

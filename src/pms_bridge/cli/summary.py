@@ -61,8 +61,33 @@ def print_sync_report(console: Console, report: SyncReport, timezone: str) -> No
     for r in report.resources:
         if r.warning:
             console.print(f"[yellow]Warning:[/yellow] {escape(r.warning)}")
+    print_unmapped_labels(console, report.unmapped_labels)
     if report.quarantined:
         console.print(
             f"[yellow]{report.quarantined:,} row(s) quarantined[/yellow] (stored data kept; the rest of the run went on). "
             "See them with: pms-bridge quarantine --config FILE"
         )
+
+
+MAX_LABELS_SHOWN = 12
+
+
+def print_unmapped_labels(console: Console, unmapped: dict[str, dict[str, int]]) -> None:
+    """The practice's own labels no setting placed, with the config key that maps each group."""
+    if not unmapped:
+        return
+    console.print("[yellow]Labels nothing maps[/yellow] (until mapped they count as unknown, never as fine):")
+    for setting, labels in unmapped.items():
+        ranked = sorted(labels.items(), key=lambda item: (-item[1], item[0]))
+        shown = ", ".join(f"{escape(repr(label))} ({rows:,} row{'s' if rows != 1 else ''})"
+                          for label, rows in ranked[:MAX_LABELS_SHOWN])
+        more = f" and {len(ranked) - MAX_LABELS_SHOWN} more" if len(ranked) > MAX_LABELS_SHOWN else ""
+        section, _, key = setting.rpartition(".")
+        console.print(f"  {escape(setting)}: {shown}{more}")
+        console.print(f"    map them in the practice config under \\[{escape(section)}.{escape(key)}]"
+                      if section.endswith("maps") or key in DICT_SETTINGS else
+                      f"    set {escape(key)} under \\[{escape(section)}] in the practice config")
+
+
+# Settings that are tables of label -> meaning (the rest are single values).
+DICT_SETTINGS = frozenset({"radiograph_categories", "form_titles"})

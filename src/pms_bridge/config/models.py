@@ -22,8 +22,34 @@ class PracticeSection(_Section):
     name: str = Field(min_length=1)
     timezone: str = Field(description="IANA timezone, e.g. America/Chicago; --as-of without an offset is local time.")
     key: str | None = Field(default=None, description="Id of the practice in a shared store; default: from the name.")
+    clinics: list[str | int] | None = Field(
+        default=None,
+        description="Multi-clinic offices: the clinics whose appointments and patients make tasks, each by its "
+        "abbreviation or description (e.g. \"Main St\") or its number (ClinicNum, e.g. 3; 0: records with no "
+        "clinic). A task about an appointment goes by the appointment's clinic, else by the patient's. Default: "
+        "every clinic. A name or number that matches no clinic in the data stops the run.",
+    )
 
     _timezone = field_validator("timezone")(check_timezone)
+
+    @field_validator("clinics")
+    @classmethod
+    def _clinics(cls, clinics: list[str | int] | None) -> list[str | int] | None:
+        if clinics is None:
+            return None
+        if not clinics:
+            raise ValueError("list at least one clinic, or leave 'clinics' out to check every clinic")
+        seen: set[str] = set()
+        for clinic in clinics:
+            if isinstance(clinic, int) and clinic < 0:
+                raise ValueError(f"clinic number {clinic} must be 0 or more")
+            if isinstance(clinic, str) and not clinic.strip():
+                raise ValueError("a clinic name must not be empty")
+            folded = str(clinic).strip().casefold()
+            if folded in seen:
+                raise ValueError(f"clinic {clinic!r} is listed twice")
+            seen.add(folded)
+        return clinics
 
     def practice(self) -> Practice:
         return Practice(key=self.key or practice_key(self.name), name=self.name, timezone=self.timezone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pms_bridge.shipped import shipped_dir, shipped_names
 
@@ -28,7 +28,32 @@ class RestResource(_Spec):
     path: str
     params: dict[str, str] = Field(default_factory=dict, description="Fixed query parameters.")
     incremental: str | None = Field(default=None, description="Filter parameter for rows changed since the cursor.")
-    per_patient: str | None = Field(default=None, description="Required patient parameter: fetched per patient.")
+    per_patient: str | None = Field(
+        default=None,
+        description="Required patient parameter: fetched per patient. Each patient's answer is that patient's "
+        "whole list, so stored rows of a fetched patient that it lacks were deleted in the PMS.",
+    )
+    full_list: bool = Field(
+        default=False,
+        description="Listed in full on every run (no change filter): stored rows the list lacks were deleted.",
+    )
+
+
+class RestDeletions(_Spec):
+    """An endpoint that lists deletions of a resource's rows (e.g. history rows of deleted appointments)."""
+
+    path: str
+    params: dict[str, str] = Field(default_factory=dict, description="Fixed query parameters (the deleted action).")
+    key: str = Field(description="The deleted row's id field.")
+    start_param: str = Field(description="First day (yyyy-MM-dd) of the deletions to list.")
+    end_param: str = Field(description="Last day (inclusive) of the deletions to list.")
+
+
+class RestRecheck(_Spec):
+    """Rows a listing never shows once deleted, asked for one by one (bounded per run)."""
+
+    path: str = Field(description="Single-item path with '{id}', e.g. /patients/{id}.")
+    limit: int = Field(default=50, ge=0, description="At most this many single GETs per run.")
 
 
 class RestWindow(_Spec):
@@ -49,11 +74,33 @@ class RestSpec(_Spec):
     modes: dict[str, RestMode]
     window: RestWindow | None = None
     resources: dict[str, RestResource]
+    deletions: dict[str, RestDeletions] = Field(default_factory=dict, description="Resource -> its deletion list.")
+    recheck: dict[str, RestRecheck] = Field(default_factory=dict, description="Resource -> single-item re-check.")
 
 
 class QueryTable(_Spec):
     table: str | None = None  # default: the resource name
-    incremental: str | None = None
+    pk: str = Field(description="Primary key: every query orders by it, so Offset paging never skips or repeats.")
+    incremental: str | None = Field(default=None, description="Change stamp column: later runs read rows after it.")
+    incremental_key: bool = Field(
+        default=False,
+        description="No change stamp: later runs read only rows whose key is above the highest read so far "
+        "(new rows; edits of old rows are not seen).",
+    )
+    deletes: Literal["hard", "soft"] | None = Field(
+        default=None,
+        description="How the PMS deletes rows: 'hard' (the row goes) or 'soft' (the 'live' condition turns false "
+        "without touching the change stamp). Either way each run reconciles the stored ids with the table's.",
+    )
+    live: str | None = Field(default=None, description="SQL condition a row that is not (soft-)deleted meets.")
+
+    @model_validator(mode="after")
+    def _soft_needs_live(self) -> QueryTable:
+        if self.deletes == "soft" and not self.live:
+            raise ValueError("deletes = 'soft' needs 'live', the condition rows that are not deleted meet")
+        if self.incremental and self.incremental_key:
+            raise ValueError("give either 'incremental' (a change stamp) or 'incremental_key', not both")
+        return self
 
 
 class QuerySpec(_Spec):
@@ -62,6 +109,13 @@ class QuerySpec(_Spec):
     sql_field: str
     page_size: int = Field(default=100, ge=1)
     now_sql: str
+    bucket_size: int = Field(
+        default=1000, ge=10, description="Ids per bucket when stored ids are reconciled with a table's."
+    )
+    never_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns no query may select (image bodies, data the model does not keep such as SSNs).",
+    )
     tables: dict[str, QueryTable]
 
 

@@ -23,7 +23,8 @@ from pms_bridge.ledger.task import Task
 from pms_bridge.rules import RULES, Finding
 
 # Fields of an open task that follow the latest finding.
-TRACKED = ("title", "detail", "fix", "due", "severity", "appointment_id", "appointment_at", "assignee", "data")
+TRACKED = ("title", "detail", "fix", "due", "severity", "appointment_id", "appointment_at", "assignee", "data",
+           "clinic")
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,11 @@ def fingerprint(appointment_id: str | None, appointment_at: datetime | None, tz:
 
 
 def task_from_finding(
-    finding: Finding, as_of: datetime, appointment_at: datetime | None, assignees: dict[str, str]
+    finding: Finding,
+    as_of: datetime,
+    appointment_at: datetime | None,
+    assignees: dict[str, str],
+    clinic: str | None = None,
 ) -> Task:
     rule = RULES[finding.rule]
     return Task(
@@ -79,6 +84,7 @@ def task_from_finding(
         appointment_at=appointment_at,
         assignee=assignees.get(rule.role),
         data=dict(finding.data),
+        clinic=clinic,
     )
 
 
@@ -93,25 +99,28 @@ def reconcile(
     as_of: datetime,
     tz: ZoneInfo,
     evaluated_rules: set[str],
-    appointment_starts: dict[str, datetime],
+    appointment_starts: dict[str, datetime | None],  # None: undated (planned, unscheduled list)
     assignees: dict[str, str] | None = None,
     allow_close: bool = True,
     fingerprints: dict[str, str] | None = None,
+    clinics: dict[str, str] | None = None,
 ) -> LedgerUpdate:
     """What the ledger becomes after a run's findings.
 
     ``allow_close`` is False when the run could not read all its data: then no
     task is resolved or expired on the strength of a missing finding.
-    ``fingerprints`` holds the stored fingerprint of each existing task.
+    ``fingerprints`` holds the stored fingerprint of each existing task; ``clinics`` the clinic
+    name of each finding (by key) in a multi-clinic office.
     """
     update = LedgerUpdate()
     assignees = assignees or {}
     fingerprints = fingerprints or {}
+    clinics = clinics or {}
     seen: set[str] = set()
     for finding in findings:
         seen.add(finding.key)
         apt_at = appointment_starts.get(finding.appointment_id) if finding.appointment_id else None
-        fresh = task_from_finding(finding, as_of, apt_at, assignees)
+        fresh = task_from_finding(finding, as_of, apt_at, assignees, clinics.get(finding.key))
         old = existing.get(finding.key)
         if old is None:
             update.record(fresh, Transition(fresh.key, None, "open", "new finding"), "opened")

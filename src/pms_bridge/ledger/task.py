@@ -33,6 +33,7 @@ class Task:
     assignee: str | None = None  # a person or PMS task list, from the config's role routing
     reason: str | None = None  # why it was dismissed / how it was resolved
     data: dict[str, Any] = field(default_factory=dict)
+    clinic: str | None = None  # the clinic's name in a multi-clinic office (the appointment's, else the patient's)
 
     def to_json(self) -> dict[str, Any]:
         """The tasks JSON contract (DESIGN.md): ids as strings, dates ISO 8601, no patient names."""
@@ -58,4 +59,5 @@ class Task:
             "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
             "reason": self.reason,
             "data": self.data,
+            "clinic": self.clinic,
         }

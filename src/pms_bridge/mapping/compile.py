@@ -8,6 +8,8 @@ record. Problems raise :class:`FieldError` (one row) or
 
 from __future__ import annotations
 
+import re
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from pms_bridge.mapping.convert import ConversionError, make_converter
-from pms_bridge.mapping.derive import DERIVATIONS
+from pms_bridge.mapping.derive import DERIVATIONS, Unmapped
 from pms_bridge.mapping.errors import FieldError, FileLevelError
 from pms_bridge.mapping.spec import UNMAPPED_KEY, FieldSpec, MappingFile, MapValue, ResourceSpec
 from pms_bridge.model import ENTITIES, Record
@@ -29,18 +31,52 @@ LookupTables = dict[str, dict[str, dict[str, str]]]
 RAW_MODE_SAMPLE = 50
 
 
+class UnmappedLabels:
+    """Practice labels a run could not place: config key -> label -> rows that held it.
+
+    Labels are the practice's own names (statuses, categories, titles), never patient data.
+    """
+
+    def __init__(self) -> None:
+        self.by_setting: dict[str, Counter[str]] = defaultdict(Counter)
+        self._row: set[tuple[str, str]] = set()  # noted while the current row is mapped
+
+    def note(self, setting: str, label: str) -> None:
+        self._row.add((setting, label))
+
+    def end_row(self) -> None:
+        """Count the current row once per label, however many of its fields met it."""
+        for setting, label in self._row:
+            self.by_setting[setting][label] += 1
+        self._row.clear()
+
+    def update(self, other: UnmappedLabels) -> None:
+        for setting, labels in other.by_setting.items():
+            self.by_setting[setting].update(labels)
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return {setting: dict(sorted(labels.items())) for setting, labels in sorted(self.by_setting.items())}
+
+    def __bool__(self) -> bool:
+        return bool(self.by_setting)
+
+
 @dataclass(frozen=True)
 class _Context:
     mapping: MappingFile
     positions: dict[str, int]
     lookups: LookupTables
     null_values: frozenset[str]
+    unmapped: UnmappedLabels
 
 
-def _value_map(mapping: MappingFile, name: str, field: str, column: str | None) -> Callable[[Any], Any]:
-    table: dict[str, MapValue] = mapping.maps[name]
+def _value_map(ctx: _Context, name: str, field: str, column: str | None) -> Callable[[Any], Any]:
+    """Exact value (as given, then ignoring case), then the map's patterns, then its '_other' fallback."""
+    table: dict[str, MapValue] = ctx.mapping.maps[name]
     folded = {str(k).casefold(): v for k, v in table.items()}
+    patterns = [(re.compile(p, re.IGNORECASE), v) for p, v in ctx.mapping.patterns.get(name, {}).items()]
     fallback = table.get(UNMAPPED_KEY)
+    reported = name in ctx.mapping.labels
 
     def apply(value: Any) -> Any:
         if value is None:
@@ -51,6 +87,11 @@ def _value_map(mapping: MappingFile, name: str, field: str, column: str | None) 
         hit = folded.get(key.casefold())
         if hit is not None:
             return hit
+        for pattern, mapped in patterns:
+            if pattern.search(key):
+                return mapped
+        if reported:
+            ctx.unmapped.note(f"mapping.maps.{name}", key)
         if fallback is not None:
             return fallback
         raise FieldError(field, f"value is not in value map {name!r} (add it to [maps.{name}])", column)
@@ -84,7 +125,14 @@ def _getter(ctx: _Context, field: str, spec: FieldSpec) -> Getter:
         _, func, _ = DERIVATIONS[spec.derive]
         inputs = {name: _getter(ctx, f"{field}.{name}", sub) for name, sub in spec.inputs.items()}
         settings = ctx.mapping.settings
-        read = lambda row: func({n: g(row) for n, g in inputs.items()}, settings)  # noqa: E731
+
+        def read(row: Row) -> Any:
+            result = func({n: g(row) for n, g in inputs.items()}, settings)
+            if isinstance(result, Unmapped):
+                ctx.unmapped.note(result.setting, result.label)
+                return result.value
+            return result
+
     else:
         pos = ctx.positions.get(spec.column)  # type: ignore[arg-type]
         if pos is None:  # an optional column absent from this file
@@ -99,7 +147,7 @@ def _getter(ctx: _Context, field: str, spec: FieldSpec) -> Getter:
     if spec.lookup:
         steps.append(_lookup_hops(ctx, spec.lookup, nulls))
     if spec.map is not None:
-        steps.append(_value_map(ctx.mapping, spec.map, field, spec.column))
+        steps.append(_value_map(ctx, spec.map, field, spec.column))
     if spec.when is not None:
         cond_pos = ctx.positions[spec.when.column]
         allowed = frozenset(spec.when.in_)
@@ -150,7 +198,8 @@ class CompiledResource:
                 f"{source}: missing column(s) {cols}; the {self.mapping.name!r} mapping needs them. "
                 "Export the table with all its columns (SELECT * ...)."
             )
-        ctx = _Context(self.mapping, positions, lookups, frozenset(self.mapping.settings.null_values))
+        unmapped = UnmappedLabels()
+        ctx = _Context(self.mapping, positions, lookups, frozenset(self.mapping.settings.null_values), unmapped)
         getters = {field: _getter(ctx, field, spec) for field, spec in self.spec.field_specs().items()}
         defaults = {
             field: spec.default for field, spec in self.spec.field_specs().items() if spec.default is not None
@@ -161,7 +210,7 @@ class CompiledResource:
             if self.spec.skip.column not in positions:
                 raise FileLevelError(f"{source}: missing column {self.spec.skip.column} (for skip)")
             skip = (positions[self.spec.skip.column], frozenset(self.spec.skip.in_))
-        return BoundResource(self, source, getters, defaults, raw_mode, skip)
+        return BoundResource(self, source, getters, defaults, raw_mode, skip, unmapped)
 
 
 class BoundResource:
@@ -175,8 +224,10 @@ class BoundResource:
         defaults: dict[str, Any],
         raw_mode: list[tuple[int, str]],
         skip: tuple[int, frozenset[str]] | None,
+        unmapped: UnmappedLabels,
     ) -> None:
         self.compiled = compiled
+        self.unmapped = unmapped  # labels the rows held that no setting places
         self.source = source
         self._getters = getters
         self._defaults = defaults
@@ -211,6 +262,12 @@ class BoundResource:
         return None if value is None else str(value).strip()
 
     def map_row(self, row: Row) -> Record:
+        try:
+            return self._map_row(row)
+        finally:
+            self.unmapped.end_row()
+
+    def _map_row(self, row: Row) -> Record:
         model = self.compiled.model
         converters = self.compiled._converters
         data: dict[str, Any] = {}

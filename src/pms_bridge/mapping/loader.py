@@ -3,13 +3,14 @@ overrides, and check it against the normalized model."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from pms_bridge.mapping.derive import DERIVATIONS
+from pms_bridge.mapping.derive import DERIVATIONS, OPTIONAL_INPUTS
 from pms_bridge.mapping.errors import MappingError
 from pms_bridge.mapping.spec import FieldSpec, MappingFile, MappingOverrides
 from pms_bridge.model import ENTITIES
@@ -88,7 +89,7 @@ def load_mapping(
     path = resolve_mapping_path(name_or_path, relative_to)
     raw = _raw_mapping(path)
     if overrides is not None:
-        raw = _deep_merge(raw, {"settings": overrides.settings, "maps": overrides.maps})
+        raw = _deep_merge(raw, {"settings": overrides.settings, "maps": overrides.maps, "patterns": overrides.patterns})
     try:
         mapping = MappingFile.model_validate(raw)
     except ValidationError as exc:
@@ -112,16 +113,32 @@ def _check_field(mapping: MappingFile, where: str, spec: FieldSpec, problems: li
         if spec.derive not in DERIVATIONS:
             problems.append(f"{where}.derive: unknown derivation {spec.derive!r}; known: {', '.join(sorted(DERIVATIONS))}")
         else:
-            expected = DERIVATIONS[spec.derive][0]
-            if set(spec.inputs) != expected:
-                problems.append(f"{where}.inputs: {spec.derive} takes inputs {sorted(expected)}")
+            required, optional = DERIVATIONS[spec.derive][0], OPTIONAL_INPUTS.get(spec.derive, frozenset())
+            if not required <= set(spec.inputs) <= required | optional:
+                extra = f" (optional: {sorted(optional)})" if optional else ""
+                problems.append(f"{where}.inputs: {spec.derive} takes inputs {sorted(required)}{extra}")
     for name, sub in spec.inputs.items():
         _check_field(mapping, f"{where}.inputs.{name}", sub, problems)
+
+
+def _check_patterns(mapping: MappingFile, problems: list[str]) -> None:
+    for name, table in mapping.patterns.items():
+        if name not in mapping.maps:
+            problems.append(f"patterns.{name}: no value map named {name!r} under [maps]")
+        for pattern in table:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append(f"patterns.{name}: {pattern!r} is not a valid regular expression ({exc.msg})")
+    for name in mapping.labels:
+        if name not in mapping.maps:
+            problems.append(f"labels.{name}: no value map named {name!r} under [maps]")
 
 
 def check_mapping(mapping: MappingFile) -> list[str]:
     """Cross-reference checks pydantic cannot do alone (entity and field names, map and lookup names)."""
     problems: list[str] = []
+    _check_patterns(mapping, problems)
     for res_name, res in mapping.resources.items():
         where = f"resources.{res_name}"
         model = ENTITIES.get(res.entity)

@@ -10,6 +10,7 @@ code.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -124,18 +125,55 @@ class Settings(_Strict):
     true_values: list[str] = Field(default_factory=lambda: ["1", "true", "True", "TRUE", "yes", "Yes", "Y", "y"])
     false_values: list[str] = Field(default_factory=lambda: ["0", "false", "False", "FALSE", "no", "No", "N", "n"])
     minutes_per_pattern_char: int = Field(default=5, ge=1, le=60)
+    time_increment: Literal[5, 10, 15] | None = Field(
+        default=None,
+        description="Minutes per character of the PMS's procedure times. Default: read from the PMS (Open Dental: "
+        "the AppointmentTimeIncrement preference); set it only when the PMS's preference cannot be read.",
+    )
     radiograph_categories: dict[str, str] = Field(
-        default_factory=dict, description="Image category name -> radiograph kind (bitewing, fmx, pano ...)."
+        default_factory=dict,
+        description="Image category name -> radiograph kind (bitewing, periapical, fmx, pano, ceph, cbct, other), or "
+        "'none' for a category that holds no radiographs. A category that neither this nor "
+        "radiograph_category_patterns places is listed in the run summary under this key.",
+    )
+    radiograph_category_patterns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Regular expression (searched in order, ignoring case) -> radiograph kind or 'none', for image "
+        "categories radiograph_categories does not list: places a practice's own category names by meaning.",
     )
     form_titles: dict[str, str] = Field(
-        default_factory=dict, description="Form/sheet title -> kind (registration, health_history, consent)."
+        default_factory=dict,
+        description="Form/sheet title -> kind (registration, health_history, consent, other), whatever the form's "
+        "type. A patient form whose title neither this nor form_title_patterns places is kind 'other' and is "
+        "listed in the run summary under this key.",
+    )
+    form_title_patterns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Regular expression (searched in order, ignoring case) -> kind, for patient forms whose title "
+        "form_titles does not list: places a practice's own form names by meaning.",
     )
     specialist_specialties: list[str] = Field(
-        default_factory=list, description="Provider specialty names that make a provider a specialist."
+        default_factory=list,
+        description="Provider specialty names that make a provider a specialist. A specialty name that neither "
+        "this, hygienist_specialties nor dentist_specialties lists counts as a dentist and is listed in the run "
+        "summary under this key.",
     )
     hygienist_specialties: list[str] = Field(
         default_factory=list, description="Provider specialty names that make a provider a hygienist."
     )
+    dentist_specialties: list[str] = Field(
+        default_factory=list, description="Provider specialty names of general dentists."
+    )
+
+    @field_validator("form_title_patterns", "radiograph_category_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: dict[str, str]) -> dict[str, str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression ({exc.msg})") from None
+        return patterns
 
 
 class MappingFile(_Strict):
@@ -147,6 +185,16 @@ class MappingFile(_Strict):
     source_format: Literal["tables", "api"] = "tables"
     settings: Settings = Field(default_factory=Settings)
     maps: dict[str, dict[str, MapValue]] = Field(default_factory=dict)
+    patterns: dict[str, dict[str, MapValue]] = Field(
+        default_factory=dict,
+        description="Per value map: regular expressions (searched in order, ignoring case) tried when a value is "
+        "not listed in the map itself, before its '_other' fallback. Matches a practice's own labels by meaning.",
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Value maps that hold the practice's own labels -> what the labels are. A label such a map "
+        "cannot place is listed in the run summary under the config key that maps it.",
+    )
     lookups: dict[str, LookupSpec] = Field(default_factory=dict)
     resources: dict[str, ResourceSpec] = Field(default_factory=dict)
 
@@ -162,3 +210,4 @@ class MappingOverrides(_Strict):
 
     settings: dict[str, Any] = Field(default_factory=dict)
     maps: dict[str, dict[str, MapValue]] = Field(default_factory=dict)
+    patterns: dict[str, dict[str, MapValue]] = Field(default_factory=dict)

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, ClassVar, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 
 from pms_bridge.model.enums import (
     AppointmentStatus,
@@ -47,6 +47,7 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+TimePattern = Annotated[str, Field(pattern=r"^[X/]{1,288}$")]  # one character per 5 minutes
 
 
 class Record(BaseModel):
@@ -97,6 +98,14 @@ class Patient(Record):
     first_contact_date: date | None = None
     # The day of the first completed visit, where the PMS records it.
     first_visit_date: date | None = None
+    # The patient's clinic in a multi-clinic office (none in a single-clinic one).
+    clinic_id: Id | None = None
+    clinic: str | None = None  # the clinic's name (abbreviation)
+
+
+# Open Dental keeps planned appointments and many on the unscheduled list with no date
+# (0001-01-01): they are treatment waiting to be booked, not visits.
+UNDATED_APPOINTMENT_STATUSES = frozenset({AppointmentStatus.PLANNED, AppointmentStatus.UNSCHEDULED})
 
 
 class Appointment(Record):
@@ -104,7 +113,7 @@ class Appointment(Record):
     table: ClassVar[str] = "appointments"
 
     patient_id: Id
-    start: AwareDatetime
+    start: AwareDatetime | None = None  # required, except for planned and unscheduled-list appointments
     minutes: Minutes
     status: Code[AppointmentStatus]
     provider_id: Id | None = None
@@ -116,6 +125,15 @@ class Appointment(Record):
     appointment_type: str | None = None
     operatory_id: Id | None = None
     booked_at: AwareDatetime | None = None
+    clinic_id: Id | None = None  # where the visit is, in a multi-clinic office
+    clinic: str | None = None  # the clinic's name (abbreviation)
+
+    @model_validator(mode="after")
+    def _dated_unless_waiting(self) -> Appointment:
+        if self.start is None and self.status not in UNDATED_APPOINTMENT_STATUSES:
+            raise ValueError(f"start: required for a {self.status.value} appointment (only planned and "
+                             "unscheduled-list appointments may have no date)")
+        return self
 
 
 class Procedure(Record):
@@ -145,6 +163,20 @@ class ProcedureCode(Record):
     is_radiology: bool = False
     # The practice's own time for the code, where the PMS keeps one.
     default_minutes: Minutes | None = None
+    # Its time pattern in 5-minute characters (X provider, / assistant), where the PMS keeps one:
+    # Open Dental combines a visit's codes by these (shared assistant time at the start and end).
+    time_pattern: TimePattern | None = None
+
+
+class ProviderCodeTime(Record):
+    """A provider's own time for a procedure code (Open Dental: proccodenote)."""
+
+    entity: ClassVar[str] = "provider_code_time"
+    table: ClassVar[str] = "provider_code_times"
+
+    code: str = Field(min_length=1, max_length=15)
+    provider_id: Id
+    time_pattern: TimePattern
 
 
 class Coverage(Record):
@@ -242,6 +274,7 @@ class Claim(Record):
 ENTITY_TYPES: tuple[type[Record], ...] = (
     Provider,
     ProcedureCode,
+    ProviderCodeTime,
     Patient,
     Appointment,
     Procedure,

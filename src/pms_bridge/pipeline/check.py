@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pms_bridge.config import Config
+from pms_bridge.config import Config, ConfigError
 from pms_bridge.rules import Finding, Snapshot, evaluate, select_rules
+from pms_bridge.rules.clinics import UnknownClinic
 from pms_bridge.store import Store
 
 
@@ -26,7 +27,10 @@ class CheckReport:
 
 def check_store(config: Config, store: Store, as_of: datetime) -> CheckReport:
     """Evaluate the practice's selected rules over what the store holds."""
-    snapshot = Snapshot.from_store(store)
+    try:
+        snapshot = Snapshot.from_store(store, config.practice.clinics)
+    except UnknownClinic as exc:
+        raise ConfigError(str(exc)) from None
     chosen = [r.code for r in select_rules(config.rules.select, config.rules.ignore)]
     findings = evaluate(snapshot, as_of, config.rules.select, config.rules.ignore, config.rules.tables())
     return CheckReport(as_of=as_of, rules=chosen, findings=findings, snapshot=snapshot)

@@ -22,6 +22,8 @@ class ResourceReport:
     removed: int = 0  # rows a full export no longer has (deleted in the PMS)
     error: str | None = None  # a file-level problem: the file was not (fully) loaded
     warning: str | None = None  # needs a person's look, but the run is not partial
+    # The practice's own labels no setting places: config key -> label -> rows (labels, never patient data)
+    unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def missing(self) -> bool:
@@ -34,6 +36,7 @@ class SinkResult:
     target: str  # a file path (never a URL with credentials)
     tasks: int = 0
     error: str | None = None
+    warning: str | None = None  # needs a person's look, but nothing failed (e.g. the PMS is too old for a feature)
 
 
 @dataclass
@@ -67,6 +70,17 @@ class SyncReport:
         return sum(r.quarantined for r in self.resources)
 
     @property
+    def unmapped_labels(self) -> dict[str, dict[str, int]]:
+        """Labels nothing mapped, over every resource: config key -> label -> rows."""
+        merged: dict[str, dict[str, int]] = {}
+        for resource in self.resources:
+            for setting, labels in resource.unmapped.items():
+                into = merged.setdefault(setting, {})
+                for label, rows in labels.items():
+                    into[label] = into.get(label, 0) + rows
+        return {setting: dict(sorted(labels.items())) for setting, labels in sorted(merged.items())}
+
+    @property
     def failed(self) -> list[ResourceReport]:
         return [r for r in self.resources if r.error]
 
@@ -83,6 +97,7 @@ class SyncReport:
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "data_as_of": self.data_as_of.isoformat() if self.data_as_of else None,
             "quarantined": self.quarantined,
+            "unmapped_labels": self.unmapped_labels,
             "requests": self.requests,
             "findings": self.checks.counts() if self.checks else None,
             "tasks": (

@@ -13,7 +13,7 @@ from pms_bridge.ledger import Ledger, LedgerUpdate, Task, reconcile
 from pms_bridge.model import Patient
 from pms_bridge.pipeline.check import CheckReport
 from pms_bridge.pipeline.report import SinkResult, SyncReport
-from pms_bridge.rules import Snapshot
+from pms_bridge.rules import Finding, Snapshot
 from pms_bridge.sinks import ListMeta, render, write_private
 from pms_bridge.store import Store
 
@@ -36,9 +36,16 @@ def update_ledger(
         assignees=assignees,
         allow_close=allow_close,
         fingerprints=ledger.fingerprints(),
+        clinics=clinic_names(check.findings, snapshot),
     )
     ledger.apply(update, run_id, check.as_of)
     return update
+
+
+def clinic_names(findings: Iterable[Finding], snapshot: Snapshot) -> dict[str, str]:
+    """Finding key -> its clinic's name (none in a single-clinic office)."""
+    names = {f.key: snapshot.clinic_name_of(f.patient_id, f.appointment_id) for f in findings}
+    return {key: name for key, name in names.items() if name}
 
 
 def patient_names(patients: Iterable[Patient]) -> dict[str, str]:
@@ -108,7 +115,8 @@ def push_to_pms(
         push = push_tasks if sink.type == "opendental-tasks" else push_commlogs
         pushed = push(client, store, sink, Ledger(store).tasks(), now=now, run_id=run_id, index=index)
         error = "; ".join(pushed.errors[:5]) if (pushed.failed or pushed.errors) else None
-        results.append(SinkResult(sink.type, target, pushed.created + pushed.updated + pushed.closed, error))
+        warning = "; ".join(pushed.warnings) or None
+        results.append(SinkResult(sink.type, target, pushed.created + pushed.updated + pushed.closed, error, warning))
     return results
 
 

@@ -26,6 +26,8 @@ def evaluate(
     findings: list[Finding] = []
     for r in chosen:
         for finding in r.check(ctx, configured[r.code]):
+            if not snapshot.selects(finding):  # another clinic's appointment or patient
+                continue
             if finding.severity is None:
                 finding = Finding(**{**finding.__dict__, "severity": r.severity})
             findings.append(finding)

@@ -7,7 +7,7 @@ scanning tables, so evaluating every rule is linear in the snapshot's size.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,12 +23,27 @@ from pms_bridge.model import (
     Procedure,
     ProcedureCode,
     Provider,
+    ProviderCodeTime,
     Record,
     Referral,
     Verification,
 )
 from pms_bridge.model.enums import AppointmentStatus, ProcedureStatus, RadiographKind
+from pms_bridge.rules.clinics import ClinicScope, resolve_clinics
 from pms_bridge.rules.codes import radiograph_kind_of_procedure
+from pms_bridge.rules.finding import Finding
+
+# Radiograph procedures that put a film on file: done here, or charted as done before, here (EC)
+# or by another office (EO, e.g. films the referring office sent).
+FILM_ON_FILE = frozenset({ProcedureStatus.COMPLETE, ProcedureStatus.EXISTING_CURRENT, ProcedureStatus.EXISTING_OTHER})
+
+
+_UNDATED_LAST = datetime.max.replace(tzinfo=ZoneInfo("UTC"))
+
+
+def _in_time_order(apt: Appointment) -> tuple[datetime, str]:
+    """Dated appointments by start; undated ones (planned, unscheduled list) after them."""
+    return (apt.start or _UNDATED_LAST, apt.source_id)
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,7 @@ class Snapshot:
     tz: ZoneInfo
     providers: dict[str, Provider] = field(default_factory=dict)
     codes: dict[str, ProcedureCode] = field(default_factory=dict)  # by CDT code
+    code_times: dict[tuple[str, str], ProviderCodeTime] = field(default_factory=dict)  # (provider, code)
     patients: dict[str, Patient] = field(default_factory=dict)
     appointments: dict[str, Appointment] = field(default_factory=dict)
     appointments_by_patient: dict[str, list[Appointment]] = field(default_factory=lambda: defaultdict(list))
@@ -58,17 +74,27 @@ class Snapshot:
     claims_by_patient: dict[str, list[Claim]] = field(default_factory=lambda: defaultdict(list))
     radiographs_by_patient: dict[str, list[RadiographOnFile]] = field(default_factory=lambda: defaultdict(list))
     _completed_visit: dict[str, date] = field(default_factory=dict)  # patient -> first completed visit
+    clinic_scope: ClinicScope | None = None  # None: every clinic makes findings
 
     @classmethod
-    def build(cls, records: Iterable[Record], tz: ZoneInfo) -> Snapshot:
+    def build(
+        cls,
+        records: Iterable[Record],
+        tz: ZoneInfo,
+        clinics: Iterable[str | int] | None = None,
+        clinic_rows: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> Snapshot:
+        """``clinics``: the selected clinics (see rules.clinics); ``clinic_rows``: the PMS's clinic table by id."""
         snap = cls(tz=tz)
         for record in records:
             snap._add(record)
         snap._finish()
+        if clinics is not None:
+            snap.clinic_scope = resolve_clinics(clinics, snap._known_clinics(clinic_rows or {}))
         return snap
 
     @classmethod
-    def from_store(cls, store: object) -> Snapshot:
+    def from_store(cls, store: object, clinics: Iterable[str | int] | None = None) -> Snapshot:
         """Load every stored record of the store's practice (validated again on the way in)."""
         from pms_bridge.store import Store
 
@@ -78,7 +104,8 @@ class Snapshot:
             for entity in ENTITIES:
                 yield from store.records(entity)
 
-        return cls.build(records(), store.practice.tz)
+        clinic_rows = store.load_references(["clinic"]).get("clinic", {}) if clinics is not None else None
+        return cls.build(records(), store.practice.tz, clinics, clinic_rows)
 
     def _add(self, record: Record) -> None:  # noqa: C901 - one branch per entity
         match record:
@@ -86,8 +113,11 @@ class Snapshot:
                 self.providers[record.source_id] = record
             case ProcedureCode():
                 known = self.codes.get(record.code)
-                if known is None or (known.default_minutes is None and record.default_minutes is not None):
+                if known is None or (known.default_minutes is None and record.default_minutes is not None) or (
+                        known.time_pattern is None and record.time_pattern is not None):
                     self.codes[record.code] = record
+            case ProviderCodeTime():
+                self.code_times[(record.provider_id, record.code)] = record
             case Patient():
                 self.patients[record.source_id] = record
             case Appointment():
@@ -120,9 +150,9 @@ class Snapshot:
 
     def _finish(self) -> None:
         for apts in self.appointments_by_patient.values():
-            apts.sort(key=lambda a: (a.start, a.source_id))
+            apts.sort(key=_in_time_order)
             for apt in apts:
-                if apt.status == AppointmentStatus.COMPLETE:
+                if apt.status == AppointmentStatus.COMPLETE and apt.start is not None:
                     self._completed_visit.setdefault(apt.patient_id, apt.start.astimezone(self.tz).date())
                     break
         for procs in self.procedures_by_appointment.values():
@@ -138,7 +168,7 @@ class Snapshot:
         for pid, procs in self.procedures_by_patient.items():
             for proc in procs:
                 kind = radiograph_kind_of_procedure(proc.code)
-                if kind is not None and proc.status == ProcedureStatus.COMPLETE and proc.procedure_date is not None:
+                if kind is not None and proc.status in FILM_ON_FILE and proc.procedure_date is not None:
                     self.radiographs_by_patient[pid].append(
                         RadiographOnFile(proc.procedure_date, kind, f"procedure {proc.source_id}")
                     )
@@ -152,9 +182,9 @@ class Snapshot:
         end = start + timedelta(days=days)
         found = [
             a for a in self.appointments.values()
-            if a.status == AppointmentStatus.SCHEDULED and start <= a.start < end
+            if a.status == AppointmentStatus.SCHEDULED and a.start is not None and start <= a.start < end
         ]
-        return sorted(found, key=lambda a: (a.start, a.source_id))
+        return sorted(found, key=_in_time_order)
 
     def first_completed_visit(self, patient_id: str) -> date | None:
         return self._completed_visit.get(patient_id)
@@ -173,3 +203,43 @@ class Snapshot:
     def radiographs_of(self, patient_id: str) -> list[RadiographOnFile]:
         """Newest first."""
         return self.radiographs_by_patient.get(patient_id, [])
+
+    # ------------------------------------------------------------------ clinics
+
+    def _known_clinics(self, clinic_rows: Mapping[str, Mapping[str, str]]) -> dict[str, set[str]]:
+        """Clinic id -> its names, from the records and the PMS's clinic table."""
+        known: dict[str, set[str]] = {}
+        for record in (*self.patients.values(), *self.appointments.values()):
+            if isinstance(record, Patient | Appointment) and record.clinic_id:
+                names = known.setdefault(record.clinic_id, set())
+                if record.clinic:
+                    names.add(record.clinic)
+        for cid, row in clinic_rows.items():
+            known.setdefault(cid, set()).update(v.strip() for v in row.values() if v and v.strip())
+        return known
+
+    def clinic_id_of(self, patient_id: str, appointment_id: str | None) -> str | None:
+        """The appointment's clinic, else the patient's."""
+        apt = self.appointments.get(appointment_id) if appointment_id else None
+        if apt is not None and apt.clinic_id:
+            return apt.clinic_id
+        patient = self.patients.get(patient_id)
+        return patient.clinic_id if patient else None
+
+    def clinic_name_of(self, patient_id: str, appointment_id: str | None) -> str | None:
+        """The clinic's name for a task list (its number when the name is unknown); None without a clinic."""
+        cid = self.clinic_id_of(patient_id, appointment_id)
+        if cid is None:
+            return None
+        apt = self.appointments.get(appointment_id) if appointment_id else None
+        patient = self.patients.get(patient_id)
+        for record in (apt, patient):
+            if record is not None and record.clinic_id == cid and record.clinic:
+                return record.clinic
+        return f"Clinic {cid}"
+
+    def selects(self, finding: Finding) -> bool:
+        """Whether the finding is about a selected clinic (always, when no clinics are selected)."""
+        if self.clinic_scope is None:
+            return True
+        return self.clinic_scope.selects(self.clinic_id_of(finding.patient_id, finding.appointment_id))

@@ -153,12 +153,22 @@ QUADRANTS = ("UR", "UL", "LL", "LR")
 # 18 ImageCats, 35 ProviderSpecialties, 38 InsuranceVerificationStatus. "name=value"
 # sets ItemValue (image category flags: X chart, P patient picture, T tooth chart);
 # a leading "-" marks a hidden definition.
+# Categories 2 and 38 also hold what a live office's do: the status eConfirm creates
+# (AppointmentConfirmed), patient-flow states, and Open Dental's verification work-queue states.
 DEFINITIONS: dict[int, str] = {
-    2: "Not Called | Unconfirmed | Left Msg | Appointment Confirmed | Texted",
+    2: "Not Called | Unconfirmed | Left Msg | Appointment Confirmed | Texted | AppointmentConfirmed | Arrived"
+       " | Ready to go back | In Treatment Room",
     18: "BWs=X | FMXs=X | Panos=X | Photos=XP | Patient Info | Tooth Charts=T | -Scanned Misc",
     35: "General | Hygienist | Endodontics | Orthodontics | Periodontics | Oral Surgery | Pediatric",
-    38: "Verified | Not Verified | Pending | Inactive",
+    38: "Verified | Not Verified | Pending | Inactive | Attempted | See Notes | ServiceError",
 }
+
+# Preference rows (PrefName, ValueString); ProcTime above is in AppointmentTimeIncrement minutes.
+PREFERENCES: tuple[tuple[str, str], ...] = (
+    ("PracticeTitle", "Sample Family Dental"),
+    ("AppointmentTimeIncrement", "5"),
+    ("RecallDaysPast", "365"),
+)
 
 
 def definition_items(category: int) -> list[tuple[str, str, bool]]:

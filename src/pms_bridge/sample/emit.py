@@ -14,6 +14,10 @@ from pms_bridge.sample.practice import Practice
 from pms_bridge.sample.records import (
     BROKEN,
     COMPLETE,
+    EFORM_IMPORTED,
+    SHEET_CONSENT,
+    SHEET_MEDICAL_HISTORY,
+    SHEET_PATIENT_FORM,
     IMG_RADIOGRAPH,
     PLANNED,
     SCHEDULED,
@@ -24,9 +28,13 @@ from pms_bridge.sample.records import (
     PatCov,
     Person,
     Proc,
+    Sheet,
     Visit,
 )
-from pms_bridge.sample.tables import NO_DATE, Money
+from pms_bridge.sample.tables import NO_DATE, NO_DATETIME, Money
+
+UNSCHEDULED_LIST = 3  # ApptStatus.UnschedList
+UNSCHEDULED_AFTER_DAYS = 180  # older broken visits, well before any referral or first-contact window
 
 
 def write_household(pr: Practice, members: list[Person], subs: list[InsSub]) -> None:
@@ -63,6 +71,9 @@ def write_person(pr: Practice, person: Person) -> None:
         _procedure(pr, person, proc)
     for sheet in person.sheets:
         edited = sheet.at + timedelta(days=1) if sheet.deleted else sheet.at
+        if sheet.eform:
+            _eform(pr, person, sheet)
+            continue
         pr.t.add(
             "sheet",
             sheet.sheet_type,
@@ -92,6 +103,15 @@ def write_person(pr: Practice, person: Person) -> None:
         if not cov.dropped:
             _coverage(pr, person, cov, visits)
     _claims(pr, person, visits)
+
+
+# SheetTypeEnum -> EnumEFormType
+EFORM_TYPE = {SHEET_PATIENT_FORM: 0, SHEET_MEDICAL_HISTORY: 1, SHEET_CONSENT: 2}
+
+
+def _eform(pr: Practice, person: Person, sheet: Sheet) -> None:
+    at = min(sheet.at, pr.now)
+    pr.t.add("eform", EFORM_TYPE[sheet.sheet_type], person.num, at, sheet.description, at, 0, EFORM_IMPORTED)
 
 
 def _end(visit: Visit) -> datetime:
@@ -131,10 +151,15 @@ def _booked(pr: Practice, person: Person, visit: Visit, prev_end: datetime | Non
     return min(booked, visit.start, pr.now - timedelta(minutes=5))
 
 
-def _confirmed(pr: Practice, visit: Visit) -> int:
+def _confirmed(pr: Practice, person: Person, visit: Visit) -> int:
     rng = pr.rng
     if visit.status == COMPLETE:
         name = "Appointment Confirmed" if rng.random() < 0.85 else "Texted"
+        # Live offices: eConfirm's own status, and the patient-flow state a visit ended in.
+        if name == "Appointment Confirmed" and person.num % 3 == 0:
+            name = "AppointmentConfirmed"
+        elif name == "Texted" and person.num % 2 == 0:
+            name = ("Arrived", "Ready to go back", "In Treatment Room")[person.num % 3]
     elif visit.status == SCHEDULED and (visit.day - pr.today).days <= 2:
         name = rng.choice(("Appointment Confirmed", "Appointment Confirmed", "Texted", "Left Msg"))
     elif visit.status in (SCHEDULED, BROKEN):
@@ -161,16 +186,21 @@ def _appointment(pr: Practice, person: Person, visit: Visit, prev_end: datetime 
     else:
         type_num = pr.types[visit.apt_type] if visit.apt_type else 0
     is_hygiene = visit.is_hygiene if visit.is_hygiene is not None else visit.kind in HYGIENE_KINDS
+    status, start = visit.status, visit.start
+    if status == PLANNED:  # Open Dental keeps planned appointments undated
+        start = NO_DATETIME
+    elif status == BROKEN and visit.day < pr.today - timedelta(days=UNSCHEDULED_AFTER_DAYS) and person.num % 3 == 0:
+        status, start = UNSCHEDULED_LIST, NO_DATETIME  # an old broken visit sent to the unscheduled list
     visit.num = pr.t.add(
         "appointment",
         person.num,
-        visit.status,
+        status,
         visit.time_pattern(),
-        _confirmed(pr, visit),
+        _confirmed(pr, person, visit),
         0 if visit.status == PLANNED else visit.op,
         visit.prov,
         visit.hyg,
-        visit.start,
+        start,
         visit.is_new,
         is_hygiene,
         type_num,
@@ -198,7 +228,7 @@ def _procedure(pr: Practice, person: Person, proc: Proc) -> None:
         Money(code.fee),
         proc.surf,
         proc.tooth,
-        C if done else TP,
+        proc.status or (C if done else TP),
         proc.prov,
         pr.code_nums[proc.code],
         min(planned_on, pr.now).date(),
@@ -223,16 +253,37 @@ def _documents(pr: Practice, person: Person, visits: list[Visit]) -> None:
                     )
                 )
     for doc in sorted(docs, key=lambda d: d.at):
-        pr.t.add(
-            "document",
-            person.num,
-            pr.defs[(18, doc.category)],
-            doc.at,
-            doc.img_type,
-            doc.teeth,
-            doc.description,
-            min(doc.at, pr.now),
-        )
+        if doc.category in MOUNTED_CATEGORIES and doc.img_type == IMG_RADIOGRAPH:
+            _mount(pr, person, doc)
+            continue
+        _document(pr, person, doc, 0)
+
+
+# Radiograph series the sample files as mounts (Open Dental's imaging module acquires an FMX into one),
+# and how many images each holds (a real FMX holds 18 to 20; a few keep the files small).
+MOUNTED_CATEGORIES = frozenset({"FMXs"})
+MOUNT_IMAGES = 4
+
+
+def _document(pr: Practice, person: Person, doc: Doc, mount_item: int) -> None:
+    pr.t.add(
+        "document",
+        person.num,
+        pr.defs[(18, doc.category)],
+        doc.at,
+        doc.img_type,
+        doc.teeth,
+        doc.description,
+        min(doc.at, pr.now),
+        mount_item,
+    )
+
+
+def _mount(pr: Practice, person: Person, doc: Doc) -> None:
+    """A series filed as a mount: the mount row, then each image in its own mount item."""
+    mount = pr.t.add("mount", person.num, pr.defs[(18, doc.category)], doc.at, doc.description)
+    for order in range(1, MOUNT_IMAGES + 1):
+        _document(pr, person, doc, pr.t.add("mountitem", mount, order))
 
 
 def _coverage(pr: Practice, person: Person, cov: PatCov, visits: list[Visit]) -> None:
@@ -250,7 +301,10 @@ def _coverage(pr: Practice, person: Person, cov: PatCov, visits: list[Visit]) ->
             verified = max(seen, default=added) - timedelta(days=rng.randint(0, 3))
             verified = max(verified, added)
     assert not isinstance(verified, str)
-    status = pr.defs[(38, cov.status)] if cov.status else 0
+    label = cov.status
+    if label == "Verified" and person.num % 4 == 0:  # a re-check under way: the last verification's date stands
+        label = ("Attempted", "See Notes", "ServiceError")[person.num % 3]
+    status = pr.defs[(38, label)] if label else 0
     edited = (
         datetime.combine(verified, time(9 + rng.randrange(8), rng.randrange(60))) if verified else cov.added
     )

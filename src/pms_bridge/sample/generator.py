@@ -18,7 +18,7 @@ from typing import Any
 from pms_bridge.private_files import private_dir, private_open
 from pms_bridge.sample.emit import write_household
 from pms_bridge.sample.history import household
-from pms_bridge.sample.planted import CASES, plant
+from pms_bridge.sample.planted import CASES, CONTROLS, plant
 from pms_bridge.sample.practice import Practice
 from pms_bridge.sample.tables import Tables
 
@@ -46,8 +46,9 @@ def generate_practice(
 
     ``as_of`` is the practice's local "now" (timezone-aware); its wall-clock
     time is what the files use. ``patients`` counts every patient, the
-    planted ones (one per case in ``planted.CASES``, 30) included; the planted
-    ones are always written, so fewer than 30 gives 30. ``id_offset`` is added
+    planted ones (one per case in ``planted.CASES`` and per control in
+    ``planted.CONTROLS``) included; those are always written, so a smaller
+    number gives them alone. ``id_offset`` is added
     to every table's ids.
     """
     if as_of.tzinfo is None:
@@ -66,7 +67,7 @@ def generate_practice(
             specialists=specialists,
             patients=patients,
         )
-        budget = max(0, patients - len(CASES))
+        budget = max(0, patients - len(CASES) - len(CONTROLS))
         while budget > 0:
             members, subs = household(pr, budget)
             write_household(pr, members, subs)

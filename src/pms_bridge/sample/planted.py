@@ -25,7 +25,7 @@ from pms_bridge.sample.planter import (
     proc_of,
 )
 from pms_bridge.sample.practice import Practice
-from pms_bridge.sample.records import REF_TO, RefLink
+from pms_bridge.sample.records import EO, REF_TO, Person, RefLink
 
 Case = Callable[[Planter], Subject]
 CASES: list[tuple[str, str, Case]] = []
@@ -170,6 +170,17 @@ def frm001_deleted_registration(pl: Planter) -> Subject:
     return person, pl.first_visit(person, 1, 5), None
 
 
+@case(
+    "FRM001",
+    "new patient whose only patient form is the HIPAA acknowledgment (SheetType PatientForm, which Open Dental "
+    "ships for HIPAA too: not a registration)",
+)
+def frm001_hipaa_only(pl: Planter) -> Subject:
+    person = pl.newcomer(4, xray_days_ago=2, registration=False)
+    person.patient_form(pl.pr.soon_after(person.entry), "HIPAA")
+    return person, pl.first_visit(person, 1, 6), None
+
+
 @case("FRM002", "established patient whose last health history is about 14 months old")
 def frm002_old_history(pl: Planter) -> Subject:
     person = pl.regular((1000, 800, 610, 425, 240), fmx=1000, bws=(425, 240), mh_from=420)
@@ -295,12 +306,45 @@ def ref004_fifty_five_days(pl: Planter) -> Subject:
     return _referred_out(pl, 55)
 
 
+# Controls: patients that look like a problem to a naive reading but are not one. They make no
+# finding, so planted.json does not list them.
+Control = Callable[[Planter], Person]
+CONTROLS: list[tuple[str, Control]] = []
+
+
+def control(what: str) -> Callable[[Control], Control]:
+    def register(build: Control) -> Control:
+        CONTROLS.append((what, build))
+        return build
+
+    return register
+
+
+@control("new patient whose registration came as an eForm (Patient Registration, Open Dental 24.3+), no sheet")
+def eform_registration(pl: Planter) -> Person:
+    person = pl.newcomer(4, xray_days_ago=3, registration=False)
+    person.patient_form(pl.pr.soon_after(person.entry), "Patient Registration", eform=True)
+    pl.first_visit(person, 1, 5)
+    return person
+
+
+@control("new patient whose only radiograph is an FMX charted as existing from another office (EO), 3 months old")
+def outside_films(pl: Planter) -> Person:
+    person = pl.newcomer(4)
+    film = person.add_proc(None, "D0210", person.pri_prov, diagnosed=pl.pr.now - timedelta(days=90))
+    film.status = EO
+    pl.first_visit(person, 1, 5)
+    return person
+
+
 def plant(pr: Practice) -> list[Planted]:
-    """Build and write every case; the planted problems in case order."""
+    """Build and write every case and control; the planted problems in case order."""
     planter = Planter(pr)
     planted = []
     for rule, what, build in CASES:
         person, visit, subject = build(planter)
         planter.write(person)
         planted.append(Planted(rule, person, visit, subject, what))
+    for _, build_control in CONTROLS:
+        planter.write(build_control(planter))
     return planted

@@ -11,6 +11,7 @@ from pms_bridge.sample.codes import (
     CODES,
     DEFINITIONS,
     HYGIENE_KINDS,
+    PREFERENCES,
     definition_items,
 )
 from pms_bridge.sample.records import COMPLETE, SCHEDULED, Person, Plan, Visit
@@ -55,6 +56,10 @@ class Practice:
         # A hygienist who left a year into the history; the first current one replaced her.
         self.former_until = self.start + timedelta(days=365)
         self.former = self._provider("Hygienist", True, hidden=True)
+        for hyg in self.hygienists:  # provider-specific times (proccodenote), the same as the codes' own
+            for code in CODES:
+                if code.is_hygiene:
+                    self.t.add("proccodenote", self.code_nums[code.code], hyg, "", code.proc_time, 1)
         self.carriers = [self._carrier(name, elect) for name, elect in names.CARRIERS]
         self.plans: list[Plan] = []
         self.old_plans: list[Plan] = []
@@ -77,6 +82,8 @@ class Practice:
                 self.defs[(category, name)] = t.add("definition", category, order, name, value, hidden)
         for name, hidden in APPOINTMENT_TYPES:
             self.types[name] = t.add("appointmenttype", name, hidden)
+        for name, value in PREFERENCES:
+            t.add("preference", name, value)
         stamp = self.stamp_before(self.start)
         for code in CODES:
             self.code_nums[code.code] = t.add(

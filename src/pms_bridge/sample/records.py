@@ -10,8 +10,10 @@ from pms_bridge.sample.codes import CODE_BY_ID
 # Open Dental enum values used by the sample.
 SCHEDULED, COMPLETE, BROKEN, PLANNED, PT_NOTE = 1, 2, 5, 6, 7  # ApptStatus
 TP, C = 1, 2  # ProcStat
+EO = 4  # ProcStat: existing, charted from another office's records
 REF_TO, REF_FROM = 0, 1  # RefType
 SHEET_CONSENT, SHEET_PATIENT_FORM, SHEET_MEDICAL_HISTORY = 6, 9, 11
+EFORM_IMPORTED = 3  # EnumEFormStatus: filled in by the patient and imported
 IMG_DOCUMENT, IMG_RADIOGRAPH, IMG_PHOTO = 0, 1, 2
 REGISTRATION, MEDICAL_HISTORY = "Patient Registration", "Medical History"
 
@@ -25,6 +27,7 @@ class Proc:
     diagnosed: datetime | None = None  # DateTP for treatment found at an exam
     visit: Visit | None = None
     planned: Visit | None = None
+    status: int = 0  # ProcStat; 0: from the visit (C once it is complete, else TP)
     num: int = 0
 
 
@@ -64,6 +67,7 @@ class Sheet:
     description: str
     web: bool = False
     deleted: bool = False
+    eform: bool = False  # an eForm (Open Dental 24.3+), written to the eform table
 
 
 @dataclass(eq=False)
@@ -164,6 +168,10 @@ class Person:
 
     def health_history(self, at: datetime, *, web: bool = False, deleted: bool = False) -> None:
         self.sheets.append(Sheet(SHEET_MEDICAL_HISTORY, at, MEDICAL_HISTORY, web, deleted))
+
+    def patient_form(self, at: datetime, title: str, *, eform: bool = False) -> None:
+        """A patient form filled in online: a sheet, or an eForm."""
+        self.sheets.append(Sheet(SHEET_PATIENT_FORM, at, title, web=True, eform=eform))
 
     def first_visit(self) -> date | None:
         if self.first_visit_before is not None:

@@ -18,6 +18,8 @@ NO_DATETIME = datetime(1, 1, 1)
 TABLES: dict[str, tuple[str, ...]] = {
     "definition": ("DefNum", "Category", "ItemOrder", "ItemName", "ItemValue", "IsHidden"),
     "appointmenttype": ("AppointmentTypeNum", "AppointmentTypeName", "IsHidden"),
+    "preference": ("PrefNum", "PrefName", "ValueString"),
+    "proccodenote": ("ProcCodeNoteNum", "CodeNum", "ProvNum", "Note", "ProcTime", "ProcStatus"),
     "provider": (
         "ProvNum",
         "Abbr",
@@ -146,7 +148,12 @@ TABLES: dict[str, tuple[str, ...]] = {
         "ToothNumbers",
         "Description",
         "DateTStamp",
+        "MountItemNum",  # 0, or the mount item the image sits in
     ),
+    # A mount files a series of images together (an FMX): one mount row, a mount item per position,
+    # each image a document whose MountItemNum names its item. Mounts have no change stamp.
+    "mount": ("MountNum", "PatNum", "DocCategory", "DateCreated", "Description"),
+    "mountitem": ("MountItemNum", "MountNum", "ItemOrder"),
     "sheet": (
         "SheetNum",
         "SheetType",
@@ -156,6 +163,20 @@ TABLES: dict[str, tuple[str, ...]] = {
         "IsWebForm",
         "IsDeleted",
         "DateTSheetEdited",
+    ),
+    # Clinics of a multi-clinic office; the sample practice has none (every ClinicNum is 0), so the
+    # table is there but empty, as in a single-clinic office's database.
+    "clinic": ("ClinicNum", "Description", "Abbr"),
+    # eForms (Open Dental 24.3+): FormType 0 PatientForm, 1 MedicalHistory, 2 Consent.
+    "eform": (
+        "EFormNum",
+        "FormType",
+        "PatNum",
+        "DateTimeShown",
+        "Description",
+        "DateTEdited",
+        "EFormDefNum",
+        "Status",
     ),
     "claim": (
         "ClaimNum",

@@ -25,7 +25,9 @@ def tasks_json(tasks: list[Task]) -> str:
 
 def tasks_csv(tasks: list[Task]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    # A clinic column only where the office has clinics: a single-clinic office's file stays as it was.
+    columns = CSV_COLUMNS + ["clinic"] if any(t.clinic for t in tasks) else CSV_COLUMNS
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for task in tasks:
         writer.writerow({k: "" if v is None else v for k, v in task.to_json().items()})

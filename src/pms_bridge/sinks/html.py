@@ -70,6 +70,7 @@ class TaskView:
     reason: str | None
     resolved_at: str | None
     search: str  # lower-cased text the search box matches
+    clinic: str | None = None  # multi-clinic offices
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ def render_task_list(tasks: list[Task], meta: ListMeta) -> str:
         "today_count": sum(1 for v in open_views if v.due_state == "today"),
         "high_count": sum(1 for v in open_views if v.severity == "high"),
         "role_options": [(g.role, g.label, len(g.tasks)) for g in groups],
+        # Only an office whose tasks span clinics needs to see them; a single-clinic list looks as it always did.
+        "show_clinic": len({v.clinic for v in shown}) > 1,
         "severity_options": [
             (s, s.capitalize()) for s in sorted(severities, key=_severity_rank)
         ],
@@ -152,7 +155,7 @@ def _task_view(task: Task, meta: ListMeta, tz: ZoneInfo, today: date) -> TaskVie
         due_state = "upcoming"
     search = " ".join(
         part
-        for part in (patient_name, task.patient_id, task.title, task.detail, task.rule, task.name)
+        for part in (patient_name, task.patient_id, task.title, task.detail, task.rule, task.name, task.clinic)
         if part
     ).lower()
     return TaskView(
@@ -179,6 +182,7 @@ def _task_view(task: Task, meta: ListMeta, tz: ZoneInfo, today: date) -> TaskVie
         reason=task.reason,
         resolved_at=_fmt_short(_local(task.resolved_at, tz)) if task.resolved_at else None,
         search=search,
+        clinic=task.clinic,
     )
 
 

@@ -61,19 +61,53 @@ def open_engine(url: str) -> Engine:
     return engine
 
 
+def _relax_not_null(conn: Any, engine: Engine, table: Any, columns: list[str]) -> bool:
+    """Let columns the model made optional hold NULL (e.g. the start of a planned appointment).
+
+    Returns True when the table was rebuilt with all of the model's columns.
+    """
+    if engine.dialect.name == "sqlite":  # SQLite cannot alter a column: rebuild the table, rows kept
+        old = f"{table.name}_before_migration"
+        for index in inspect(conn).get_indexes(table.name):
+            conn.execute(text(f'DROP INDEX "{index["name"]}"'))
+        conn.execute(text(f'ALTER TABLE {table.name} RENAME TO "{old}"'))
+        table.create(conn)
+        kept = ", ".join(f'"{c["name"]}"' for c in inspect(conn).get_columns(old) if c["name"] in table.c)
+        conn.execute(text(f'INSERT INTO {table.name} ({kept}) SELECT {kept} FROM "{old}"'))
+        conn.execute(text(f'DROP TABLE "{old}"'))
+        return True
+    for name in columns:
+        conn.execute(text(f'ALTER TABLE {table.name} ALTER COLUMN "{name}" DROP NOT NULL'))
+    return False
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Create missing tables and add missing columns: the store migrates itself."""
+    """Create missing tables and add missing columns: the store migrates itself.
+
+    A store written by a newer pms-bridge is refused before anything in it is changed.
+    """
     metadata.create_all(engine)
+    with engine.begin() as conn:
+        version = conn.execute(schema_info.select()).first()
+        if version is not None and version.version > SCHEMA_VERSION:
+            raise StoreError(
+                f"this store was written by a newer pms-bridge (schema {version.version}); upgrade pms-bridge"
+            )
     inspector = inspect(engine)
     snapshot_tables = {t.name for t in SNAPSHOT_TABLES.values()}
     with engine.begin() as conn:
         for table in metadata.sorted_tables:
-            existing = {c["name"] for c in inspector.get_columns(table.name)}
+            described = {c["name"]: c for c in inspector.get_columns(table.name)}
+            existing = set(described)
             if table.name in snapshot_tables:
                 # Minimum necessary: a field the model no longer keeps (e.g. patients' phone numbers)
                 # is dropped with its data, not left behind in old stores.
                 for gone in sorted(existing - {c.name for c in table.columns}):
                     conn.execute(text(f'ALTER TABLE {table.name} DROP COLUMN "{gone}"'))
+                relaxed = [c.name for c in table.columns
+                           if c.name in described and c.nullable and not described[c.name]["nullable"]]
+                if relaxed and _relax_not_null(conn, engine, table, relaxed):
+                    existing = {c.name for c in table.columns}
             for column in table.columns:
                 if column.name not in existing:
                     if not column.nullable and column.default is None:
@@ -83,9 +117,5 @@ def ensure_schema(engine: Engine) -> None:
         version = conn.execute(schema_info.select()).first()
         if version is None:
             conn.execute(schema_info.insert().values(id=1, version=SCHEMA_VERSION))
-        elif version.version > SCHEMA_VERSION:
-            raise StoreError(
-                f"this store was written by a newer pms-bridge (schema {version.version}); upgrade pms-bridge"
-            )
         elif version.version < SCHEMA_VERSION:
             conn.execute(schema_info.update().values(version=SCHEMA_VERSION))

@@ -32,7 +32,8 @@ from sqlalchemy import (
 from pms_bridge.mapping.convert import base_type
 from pms_bridge.model import ENTITY_TYPES, Record
 
-SCHEMA_VERSION = 1
+# 2: appointments.start may be NULL (planned and unscheduled-list appointments).
+SCHEMA_VERSION = 2
 metadata = MetaData()
 
 
@@ -179,6 +180,7 @@ tasks = Table(
     Column("fingerprint", String(200), nullable=False),
     Column("data", JSON, nullable=False),
     Column("last_run", BigInteger, nullable=False),
+    Column("clinic", Text),  # the clinic's name in a multi-clinic office
 )
 
 task_history = Table(

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, Table, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pms_bridge.mapping.convert import base_type
@@ -159,6 +159,35 @@ class Store:
                 removed += result.rowcount
         return removed
 
+    def ids_of_patients(self, entity: str, patient_ids: Iterable[str]) -> set[str]:
+        """Stored ids of an entity's rows that belong to these patients."""
+        table = schema.SNAPSHOT_TABLES[entity]
+        wanted = sorted(set(patient_ids))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 1000):
+                found |= set(conn.scalars(select(table.c.source_id).where(
+                    table.c.practice == self.practice.key, table.c.patient_id.in_(wanted[start : start + 1000])
+                )))
+        return found
+
+    def patients_with_open_tasks(self, rule_prefixes: Sequence[str], limit: int) -> list[str]:
+        """Stored, not deleted patients that open tasks of these rules are about, newest first contact first."""
+        t = schema.tasks
+        pats = schema.SNAPSHOT_TABLES["patient"]
+        p = self.practice.key
+        about = select(t.c.patient_id).where(
+            t.c.practice == p, t.c.status == "open", or_(*(t.c.rule.startswith(prefix) for prefix in rule_prefixes))
+        )
+        query = (
+            select(pats.c.source_id)
+            .where(pats.c.practice == p, pats.c.status != "deleted", pats.c.source_id.in_(about))
+            .order_by(pats.c.first_contact_date.desc().nulls_last(), pats.c.source_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.scalars(query))
+
     def scheduled_appointment_ids(self, start: date, end: date) -> set[str]:
         """Stored scheduled appointments from ``start`` to ``end`` (inclusive dates, practice time)."""
         t = schema.SNAPSHOT_TABLES["appointment"]
@@ -185,7 +214,10 @@ class Store:
             ids |= set(conn.scalars(select(refs.c.patient_id).where(
                 refs.c.practice == p, refs.c.referral_date >= referral_since
             )))
-        return ids
+            deleted = set(conn.scalars(select(pats.c.source_id).where(
+                pats.c.practice == p, pats.c.status == "deleted"
+            )))
+        return ids - deleted  # a deleted patient's details matter to no rule
 
     def _local_range(self, start: date, end: date) -> tuple[datetime, datetime]:
         tz = self.practice.tz

@@ -38,11 +38,21 @@ def _coverage_finding(ctx: RuleContext, code: str, cov: Coverage, apt: Appointme
     )
 
 
-def _latest_eligibility(ctx: RuleContext, cov: Coverage) -> Verification | None:
-    """The coverage's latest dated eligibility check (plan-level benefit checks do not verify the patient)."""
+# Statuses whose verification date can be trusted. A work-queue state (Open Dental's Attempted,
+# See Notes, ServiceError: "pending") leaves the date of the last verification standing; a status
+# nobody mapped ("unknown") might mean anything, so its date never counts as verified.
+TRUSTED_RESULTS = frozenset({VerificationResult.VERIFIED, VerificationResult.INACTIVE, VerificationResult.PENDING})
+
+
+def _latest_eligibility(ctx: RuleContext, cov: Coverage, *, trusted: bool = True) -> Verification | None:
+    """The coverage's latest dated eligibility check with a trusted status (any, with ``trusted=False``).
+
+    Plan-level benefit checks do not verify the patient.
+    """
     checks = [
         v for v in ctx.snapshot.verifications_by_coverage.get(cov.source_id, [])
         if v.kind == VerificationKind.ELIGIBILITY and v.verified_on is not None
+        and (v.result in TRUSTED_RESULTS or not trusted)
     ]
     return max(checks, key=lambda v: (v.verified_on, v.source_id)) if checks else None
 
@@ -117,9 +127,15 @@ def insurance_not_verified(ctx: RuleContext, settings: INS002Settings) -> Iterat
                 continue
             last = latest.verified_on.isoformat() if latest else None
             age = f"last verified {last}" if last else "never verified"
+            attempt = _latest_eligibility(ctx, cov, trusted=False)
+            if attempt is not None and attempt is not latest:  # a newer check with a status nobody mapped
+                age += (f"; the check of {attempt.verified_on.isoformat()} has status "
+                        f"'{attempt.status_label or attempt.result.value}', which no setting maps "
+                        "(mapping.maps.verify_result)")
             yield _coverage_finding(ctx, "INS002", cov, apts[0],
                                     f"Eligibility not verified in {settings.max_age_days} days",
-                                    f"eligibility {age}.", last_verified=last)
+                                    f"eligibility {age}.", last_verified=last,
+                                    last_attempt=attempt.verified_on.isoformat() if attempt else None)
 
 
 @rule(

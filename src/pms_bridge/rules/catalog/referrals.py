@@ -111,7 +111,9 @@ class Case:
 
 def _case(ctx: RuleContext, settings: ReferralSettings, subject_type: SubjectType, subject_id: str,
           patient_id: str, start: date) -> Case:
-    since = [a for a in ctx.snapshot.appointments_by_patient.get(patient_id, []) if ctx.local_date(a.start) >= start]
+    # Undated appointments (planned, on the unscheduled list) are treatment waiting to be booked: not a visit.
+    since = [a for a in ctx.snapshot.appointments_by_patient.get(patient_id, [])
+             if a.start is not None and ctx.local_date(a.start) >= start]
     booked = [a for a in since if a.status == AppointmentStatus.SCHEDULED and a.start >= ctx.as_of]
     missed = [a for a in since if a.status in MISSED and a.start < ctx.as_of]
     return Case(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator
@@ -82,44 +83,59 @@ def _lacks_hygienist(ctx: RuleContext, apt: Appointment) -> bool:
     return provider is not None and provider.kind != ProviderKind.HYGIENIST
 
 
+def _code_text(ctx: RuleContext, code: str) -> str:
+    known = ctx.snapshot.codes.get(code)
+    return f"{known.description} {code}" if known and known.description else code
+
+
+def _procedure_list(procs: list[tuple[Procedure, str]]) -> list[dict[str, Any]]:
+    """The offending procedures of one appointment (ids, codes and providers only)."""
+    return [{"procedure_id": p.source_id, "code": p.code, "provider_id": prov, "from_appointment": p.provider_id is None}
+            for p, prov in procs]
+
+
 @rule(
     "SCH001",
     "procedure-outside-provider-scope",
     role="scheduling",
     severity="high",
-    summary="A procedure is booked with a provider whose kind may not do it (e.g. a crown with a hygienist), "
-    "or a hygiene appointment has no hygienist.",
+    summary="Procedures are booked with a provider whose kind may not do them (e.g. a crown with a hygienist), "
+    "or a hygiene appointment has no hygienist; one task per appointment, listing every such procedure.",
     why="The provider cannot do the work on the day: the chair time is lost, the patient comes back, "
     "and a claim for out-of-scope work is denied.",
-    fix="Move the procedure to a dentist (or correct its provider); give a hygiene appointment its hygienist.",
+    fix="Move the procedures to a dentist (or correct their provider); give a hygiene appointment its hygienist.",
     settings=SCH001Settings,
 )
 def procedure_outside_provider_scope(ctx: RuleContext, settings: SCH001Settings) -> Iterator[Finding]:
     scope, visit_codes = CodeSet(settings.hygienist_codes), CodeSet(settings.hygiene_visit_codes)
     for apt in ctx.window(settings.window_days):
         procs = ctx.snapshot.procedures_of(apt.source_id)
+        outside: list[tuple[Procedure, str]] = []
         for proc in procs:
             doer_id = proc.provider_id or apt.provider_id
             doer = ctx.snapshot.providers.get(doer_id) if doer_id else None
-            if doer is None or doer.kind != ProviderKind.HYGIENIST or proc.code in scope:
-                continue
-            known = ctx.snapshot.codes.get(proc.code)
-            what = f"{known.description} {proc.code}" if known and known.description else proc.code
-            yield _finding(
-                ctx, "SCH001", apt, proc,
-                title=f"{what} booked with hygienist {_abbr(ctx, doer_id)}",
-                detail=f"{proc.code} is to be done by {_abbr(ctx, doer_id)}, a hygienist; "
-                "it is not in the hygienist scope (rules.SCH001.hygienist_codes).",
-                data={"code": proc.code, "provider_id": doer_id, "from_appointment": proc.provider_id is None},
-            )
-        if _is_hygiene_visit(ctx, apt, procs, visit_codes) and _lacks_hygienist(ctx, apt):
-            codes = _codes_of(ctx, apt)
-            yield _finding(
-                ctx, "SCH001", apt, None,
-                title="Hygiene appointment has no hygienist",
-                detail=f"booked with {_booked_with(ctx, apt)} only; codes {', '.join(codes) or 'none'}.",
-                data={"provider_id": apt.provider_id, "codes": codes},
-            )
+            if doer is not None and doer.kind == ProviderKind.HYGIENIST and proc.code not in scope:
+                outside.append((proc, doer_id))  # type: ignore[arg-type]
+        no_hygienist = _is_hygiene_visit(ctx, apt, procs, visit_codes) and _lacks_hygienist(ctx, apt)
+        if not outside and not no_hygienist:
+            continue
+        titles, details = [], []
+        if outside:
+            doers = sorted({_abbr(ctx, prov) for _, prov in outside})
+            what = _code_text(ctx, outside[0][0].code) if len(outside) == 1 else \
+                ", ".join(p.code for p, _ in outside)
+            titles.append(f"{what} booked with hygienist{'s' if len(doers) > 1 else ''} {'/'.join(doers)}")
+            details.append("; ".join(f"{p.code} is to be done by {_abbr(ctx, prov)}, a hygienist" for p, prov in outside)
+                           + " (not in the hygienist scope, rules.SCH001.hygienist_codes)")
+        if no_hygienist:
+            titles.append("Hygiene appointment has no hygienist" if not outside else "no hygienist booked")
+            details.append(f"hygiene visit booked with {_booked_with(ctx, apt)} only; "
+                           f"codes {', '.join(_codes_of(ctx, apt)) or 'none'}")
+        yield _finding(
+            ctx, "SCH001", apt, None, title="; ".join(titles), detail="; ".join(details) + ".",
+            data={"procedures": _procedure_list(outside), "no_hygienist": no_hygienist,
+                  "provider_id": apt.provider_id, "codes": _codes_of(ctx, apt)},
+        )
 
 
 # ------------------------------------------------------------------ SCH002
@@ -130,10 +146,11 @@ def procedure_outside_provider_scope(ctx: RuleContext, settings: SCH001Settings)
     "procedure-provider-differs",
     role="scheduling",
     severity="medium",
-    summary="A procedure's provider is neither the appointment's provider nor its hygienist.",
+    summary="Procedures' provider is neither the appointment's provider nor its hygienist; one task per "
+    "appointment, listing every such procedure.",
     why="The schedule and the chart disagree on who does the work: one provider's day is wrong, "
     "and production and the claim go to the wrong provider.",
-    fix="Change the procedure's provider, or book the appointment with the provider who will do it.",
+    fix="Change the procedures' provider, or book the appointment with the provider who will do them.",
     settings=WindowSettings,
 )
 def procedure_provider_differs(ctx: RuleContext, settings: WindowSettings) -> Iterator[Finding]:
@@ -141,17 +158,22 @@ def procedure_provider_differs(ctx: RuleContext, settings: WindowSettings) -> It
         booked = {i for i in (apt.provider_id, apt.hygienist_id) if i}
         if not booked:  # nobody booked: nothing to compare with
             continue
-        for proc in ctx.snapshot.procedures_of(apt.source_id):
-            if not proc.provider_id or proc.provider_id in booked:
-                continue
-            by, booked_with = _abbr(ctx, proc.provider_id), _booked_with(ctx, apt)
-            yield _finding(
-                ctx, "SCH002", apt, proc,
-                title=f"{proc.code} is by {by}, appointment is with {booked_with}",
-                detail=f"{proc.code} is charted to {by}, the appointment is booked with {booked_with}.",
-                data={"code": proc.code, "provider_id": proc.provider_id,
-                      "appointment_provider_id": apt.provider_id, "hygienist_id": apt.hygienist_id},
-            )
+        differs = [(p, p.provider_id) for p in ctx.snapshot.procedures_of(apt.source_id)
+                   if p.provider_id and p.provider_id not in booked]
+        if not differs:
+            continue
+        booked_with = _booked_with(ctx, apt)
+        charted = ", ".join(f"{p.code} to {_abbr(ctx, prov)}" for p, prov in differs)  # type: ignore[arg-type]
+        doers = sorted({_abbr(ctx, prov) for _, prov in differs})  # type: ignore[arg-type]
+        codes = ", ".join(p.code for p, _ in differs)
+        yield _finding(
+            ctx, "SCH002", apt, None,
+            title=f"{codes} {'is' if len(differs) == 1 else 'are'} by {'/'.join(doers)}, "
+            f"appointment is with {booked_with}",
+            detail=f"charted {charted}; the appointment is booked with {booked_with}.",
+            data={"procedures": _procedure_list(differs),  # type: ignore[arg-type]
+                  "appointment_provider_id": apt.provider_id, "hygienist_id": apt.hygienist_id},
+        )
 
 
 # ------------------------------------------------------------------ SCH004
@@ -233,12 +255,41 @@ class SCH004Settings(WindowSettings):
         return {_single_code(code): minutes for code, minutes in table.items()}
 
 
-def _code_minutes(ctx: RuleContext, settings: SCH004Settings, code: str) -> int | None:
-    """The practice's own time for the code, else the shipped default, else None (unknown)."""
+@dataclass(frozen=True)
+class CodeTime:
+    """How long one procedure takes: minutes, and the PMS's time pattern where it keeps one."""
+
+    minutes: int
+    pattern: str | None = None  # 5-minute characters: X provider, / assistant
+
+
+def code_time(ctx: RuleContext, settings: SCH004Settings, apt: Appointment, code: str) -> CodeTime | None:
+    """The time of ``code`` on ``apt``, as Open Dental computes an appointment's length.
+
+    The provider's own time for the code (the hygienist's for a hygiene code, else the appointment's
+    provider's), else the practice's time for the code, else the shipped default; None when unknown.
+    """
     known = ctx.snapshot.codes.get(code)
+    doer = apt.hygienist_id if known is not None and known.is_hygiene else apt.provider_id
+    own = ctx.snapshot.code_times.get((doer, code)) if doer else None
+    pattern = own.time_pattern if own is not None else (known.time_pattern if known is not None else None)
+    if pattern:
+        return CodeTime(len(pattern) * 5, pattern)
     if known is not None and known.default_minutes:
-        return known.default_minutes
-    return settings.minutes.get(code.strip().upper())
+        return CodeTime(known.default_minutes)
+    minutes = settings.minutes.get(code.strip().upper())
+    return CodeTime(minutes) if minutes else None
+
+
+def combined_minutes(times: list[CodeTime]) -> int:
+    """A visit's expected length, combined the way Open Dental books it: the longest leading and the
+    longest trailing assistant time (/) once, plus every code's time in between (codes known only in
+    minutes count whole)."""
+    patterns = [t.pattern for t in times if t.pattern]
+    lead = max((len(p) - len(p.lstrip("/")) for p in patterns), default=0)
+    trail = max((len(p) - len(p.rstrip("/")) for p in patterns if "X" in p), default=0)
+    middle = sum(len(p.strip("/")) for p in patterns) * 5 + sum(t.minutes for t in times if not t.pattern)
+    return (lead + trail) * 5 + middle
 
 
 @rule(
@@ -246,8 +297,8 @@ def _code_minutes(ctx: RuleContext, settings: SCH004Settings, code: str) -> int 
     "appointment-length-mismatch",
     role="scheduling",
     severity="medium",
-    summary="The booked length differs from the expected length (the sum of the procedures' durations) "
-    "by more than a tolerance.",
+    summary="The booked length differs from the expected length (the procedures' times combined as the PMS "
+    "books them) by more than a tolerance.",
     why="Too short runs the schedule late or sends the patient home unfinished; too long leaves "
     "the chair empty.",
     fix="Change the appointment's length to fit its procedures (or the procedures to fit the visit).",
@@ -256,23 +307,25 @@ def _code_minutes(ctx: RuleContext, settings: SCH004Settings, code: str) -> int 
 def appointment_length_mismatch(ctx: RuleContext, settings: SCH004Settings) -> Iterator[Finding]:
     for apt in ctx.window(settings.window_days):
         codes = _codes_of(ctx, apt)
-        per_code = {code: _code_minutes(ctx, settings, code) for code in codes}
-        minutes = {code: m for code, m in per_code.items() if m is not None}
-        unknown = [code for code, m in per_code.items() if m is None]
-        if not minutes:
+        per_code = [(code, code_time(ctx, settings, apt, code)) for code in codes]
+        known = [(code, t) for code, t in per_code if t is not None]
+        unknown = [code for code, t in per_code if t is None]
+        if not known:
             continue
-        expected = sum(minutes[code] for code in codes if code in minutes)
+        expected = combined_minutes([t for _, t in known])
         too_short = apt.minutes < expected - settings.too_short_minutes
         too_long = not unknown and apt.minutes > expected + settings.too_long_minutes  # else a lower bound only
         if not (too_short or too_long):
             continue
         bound = "at least " if unknown else ""
-        listed = ", ".join(f"{code} {minutes[code]} min" for code in codes if code in minutes)
+        listed = ", ".join(f"{code} {t.minutes} min" for code, t in known)
+        shared = sum(t.minutes for _, t in known) - expected
+        overlap = f" ({shared} min of assistant time shared)" if shared > 0 else ""
         missing = f"; no time known for {', '.join(unknown)}" if unknown else ""
         yield _finding(
             ctx, "SCH004", apt, None,
             title=f"Booked {apt.minutes} min, expected {bound}{expected} min",
-            detail=f"{listed}{missing}.",
+            detail=f"{listed}{overlap}{missing}.",
             data={"booked": apt.minutes, "expected": expected, "too_short": too_short, "codes": codes,
-                  "minutes": minutes, "unknown_codes": unknown},
+                  "minutes": {code: t.minutes for code, t in known}, "unknown_codes": unknown},
         )
