@@ -143,6 +143,7 @@ class FakeOpenDental(OfficeDesk):
                 ("GET", "/sheets", self._get_sheets),
                 ("GET", "/eforms", self._get_eforms),
                 ("GET", "/clinics", lambda q, _: self._plain(q, "clinic")),
+                ("GET", "/preferences", self._get_preferences),
                 ("GET", "/claims", self._get_claims),
                 ("PUT", "/queries/ShortQuery", self._short_query),
                 ("GET", "/tasklists", self._get_tasklists),
@@ -455,6 +456,12 @@ class FakeOpenDental(OfficeDesk):
             if q.get(param):
                 rows = [r for r in rows if (r.get(param) == "1") == (q[param].lower() == "true")]
         return self._send(q, "referral", rows)
+
+    def _get_preferences(self, q: dict[str, str], _: Any) -> tuple[int, Any]:
+        rows = self._rows("preference")
+        if q.get("PrefName"):  # one preference by name, as in the docs' example
+            rows = [r for r in rows if r.get("PrefName") == q["PrefName"]]
+        return self._send(q, "preference", rows)
 
     def _get_documents(self, q: dict[str, str], _: Any) -> tuple[int, Any]:
         """Documents and mounts, by DateCreated; images inside a mount (MountItemNum set) are not listed."""

@@ -54,6 +54,7 @@ PRIMARY_KEYS = {
     "insverify": "InsVerifyNum", "referral": "ReferralNum", "refattach": "RefAttachNum", "document": "DocNum",
     "sheet": "SheetNum", "claim": "ClaimNum", "eform": "EFormNum", "clinic": "ClinicNum",
     "mount": "MountNum", "mountitem": "MountItemNum", "histappointment": "HistApptNum",
+    "preference": "PrefNum", "proccodenote": "ProcCodeNoteNum",
 }
 # The column the database stamps on every change ("in the PMS": touch/insert).
 STAMP_COLUMN = {
@@ -296,6 +297,8 @@ SHAPES: dict[str, Shape] = {
     ],
     # GET /clinics (apiclinics.html)
     "clinic": [("ClinicNum", n("ClinicNum")), ("Description", s("Description")), ("Abbr", s("Abbr"))],
+    # GET /preferences (apipreferences.html)
+    "preference": [("PrefNum", n("PrefNum")), ("PrefName", s("PrefName")), ("ValueString", s("ValueString"))],
     # GET /claims (apiclaims.html): money as numbers, ClaimStatus/ClaimType as stored letters
     "claim": [
         ("ClaimNum", n("ClaimNum")), ("PatNum", n("PatNum")), ("DateService", d("DateService")),
@@ -320,7 +323,7 @@ _MONEY_COLS = {"ProcFee", "ClaimFee", "InsPayEst", "InsPayAmt"}
 _TEXT_COLS = {"LName", "FName", "Preferred", "WirelessPhone", "Email", "Pattern", "Abbr", "ProcCode", "Descript",
               "AbbrDesc", "ProcTime", "ItemName", "ItemValue", "AppointmentTypeName", "CarrierName", "ElectID",
               "GroupName", "GroupNum", "SubscriberID", "Title", "ToothNumbers", "Description", "Surf", "ToothNum",
-              "ClaimStatus", "ClaimType", "SSN", "RawBase64", "Thumbnail"}
+              "ClaimStatus", "ClaimType", "SSN", "RawBase64", "Thumbnail", "PrefName", "ValueString"}
 _INT = re.compile(r"-?\d+")
 
 

@@ -138,7 +138,7 @@ def test_a_second_run_without_changes_asks_only_for_changes(export: Path, tmp_pa
     # The rest: the incremental calls above, the upcoming window's listing, and small reference tables.
     window = [r for r in fake.requests if r.path == "/appointments" and "dateStart" in r.params]
     small = [r for r in fake.requests
-             if r.path in ("/definitions", "/appointmenttypes", "/carriers", "/insplans", "/clinics")]
+             if r.path in ("/definitions", "/appointmenttypes", "/carriers", "/insplans", "/clinics", "/preferences")]
     assert len(fake.requests) == (len(incremental) + len(window) + len(small) + len(per_patient) + len(full)
                                   + len(deleted) + len(rechecked)), sorted({r.path for r in fake.requests})
     assert len(window) == 1 and len(small) >= 4

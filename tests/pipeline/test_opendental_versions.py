@@ -14,8 +14,8 @@ from pms_bridge.ledger import Ledger
 from pms_bridge.store import Store
 
 
-def failures(report) -> dict[str, str]:  # noqa: ANN001
-    return {r.resource: r.error for r in report.failed}
+def unavailable(report) -> dict[str, str]:  # noqa: ANN001
+    return {r.resource: r.unavailable for r in report.resources if r.unavailable}
 
 
 def test_the_fake_refuses_what_an_old_office_does_not_have(export: Path) -> None:  # noqa: F811
@@ -40,7 +40,8 @@ def test_an_old_office_reads_everything_it_has_and_names_what_it_lacks(
     fake = FakeOpenDental.from_export(export, version=(23, 1, 0))
     with fake.mock():
         report = run(write_config(tmp_path, "old"))
-    assert failures(report) == {
+    assert report.failed == []
+    assert unavailable(report) == {
         "claim": "GET /claims needs Open Dental 23.3.11 or newer (the office's version is older): claims are not "
         "read; upgrade Open Dental or ignore the CLM rules",
         "insverify": "GET /insverifies needs Open Dental 23.2.23 or newer (the office's version is older): "
@@ -50,7 +51,11 @@ def test_an_old_office_reads_everything_it_has_and_names_what_it_lacks(
     assert all(counts.get(e, 0) > 0 for e in ("patient", "appointment", "procedure", "coverage", "referral")), counts
     assert counts.get("claim", 0) == 0 and counts.get("verification", 0) == 0
     assert report.checks is not None and report.checks.findings  # the rules still ran
-    assert report.status == "partial"  # as pipeline/sync.py decides today for a resource that failed
+    # ... except the one that would task every covered patient as never verified: it reads what is missing
+    assert report.checks.skipped == {"INS002": ["verification"]} and "INS002" not in report.checks.rules
+    assert report.unavailable_entities == {"verification", "claim"}
+    assert report.status == "ok"  # a night like every other on that office: said, not a partial run
+    assert report.to_summary()["rules_skipped"] == {"INS002": ["verification"]}
     assert sum(1 for r in fake.requests if r.path == "/claims") == 1  # refused once: not retried
 
 
@@ -60,10 +65,12 @@ def test_an_office_older_than_patplans_and_refattaches_says_so(
     fake = FakeOpenDental.from_export(export, version=(22, 4, 0))
     with fake.mock():
         report = run(write_config(tmp_path, "older"))
-    failed = failures(report)
-    assert failed["patplan"].startswith("GET /patplans needs Open Dental 22.4.27 or newer")
-    assert failed["refattach"].startswith("GET /refattaches needs Open Dental 22.4.27 or newer")
+    lacking = unavailable(report)
+    assert lacking["patplan"].startswith("GET /patplans needs Open Dental 22.4.27 or newer")
+    assert lacking["refattach"].startswith("GET /refattaches needs Open Dental 22.4.27 or newer")
     assert report.snapshot_counts.get("appointment", 0) > 0
+    assert report.checks is not None
+    assert set(report.checks.skipped) == {"INS001", "INS002", "INS003", "REF004"}
 
 
 def test_an_office_before_24_2_10_keeps_its_tasks_open_with_one_warning(
@@ -96,3 +103,19 @@ def test_an_office_before_24_2_10_keeps_its_tasks_open_with_one_warning(
     store.close()
     assert runs[0].summary["sinks"][0]["warning"] == sink.warning  # kept with the run (pms-bridge runs --json)
 
+
+
+def test_an_office_before_eforms_reads_its_sheets_on_the_query_route(
+    export: Path, tmp_path: Path, keys: None  # noqa: F811
+) -> None:
+    """Open Dental 24.3 added the eform table: on an older office ShortQuery refuses it, and that is said once."""
+    fake = FakeOpenDental.from_export(export)
+    del fake.tables["eform"]  # an office on 24.2: no such table
+    with fake.mock():
+        report = run(write_config(tmp_path, "pre-eforms", route="query"))
+    assert report.failed == [] and report.status == "ok"
+    assert unavailable(report) == {
+        "eform": "the eform table needs Open Dental 24.3 or newer (the query for it was refused, as on an older "
+        "version): its rows are not read"}
+    assert report.checks is not None and report.checks.skipped == {}  # forms still come from sheets
+    assert report.snapshot_counts["form"] > 0

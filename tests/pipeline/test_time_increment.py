@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from fakes.opendental import FakeOpenDental
 from odexport import csv_config
+from odroutes import config, night, rows
 
 from pms_bridge.cli.demo import DEMO_AS_OF
 from pms_bridge.config import load_config
@@ -83,3 +85,24 @@ def test_without_the_increment_the_run_says_so(sample_export: Path, tmp_path: Pa
 def _count(path: Path) -> int:
     with path.open(newline="", encoding="utf-8") as fh:
         return sum(1 for row in csv.DictReader(fh) if row["ProcTime"])
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OD_DEV", "dev-key")
+    monkeypatch.setenv("OD_CUST", "cust-key")
+
+
+@pytest.mark.parametrize("route", ["resources", "query"])
+def test_the_api_routes_read_the_increment_too(sample_export: Path, tmp_path: Path, keys: None, route: str) -> None:
+    """GET /preferences?PrefName=AppointmentTimeIncrement (resources) or the preference table (ShortQuery)."""
+    five, _ = _length_findings(tmp_path, _office(tmp_path, sample_export, 5))
+    fake = FakeOpenDental.from_export(_office(tmp_path, sample_export, 10), now=DEMO_AS_OF.replace(tzinfo=None))
+    report = night(fake, config(tmp_path, route))
+    assert report.checks is not None and report.unmapped_labels == {}
+    assert {(f.key, f.title, f.detail) for f in report.checks.findings if f.rule == "SCH004"} == five
+    asked = [r for r in fake.requests if r.path == "/preferences"] if route == "resources" else [
+        r for r in fake.requests if r.json and "FROM preference" in r.json.get("SqlCommand", "")]
+    assert asked  # the preference was read on this route, not assumed
+    if route == "query":  # providers' own code times come with it (the API has no endpoint for them)
+        assert rows(config(tmp_path, route), "provider_code_time")

@@ -32,6 +32,8 @@ def print_sync_report(console: Console, report: SyncReport, timezone: str) -> No
         name = r.entity if r.source else f"[dim]{r.entity} (not in export)[/dim]"
         if r.error:
             name = f"[red]{r.entity} (failed)[/red]"
+        elif r.unavailable:
+            name = f"[dim]{r.entity} (not available)[/dim]"
         table.add_row(
             name,
             f"{r.rows_read:,}",
@@ -58,6 +60,12 @@ def print_sync_report(console: Console, report: SyncReport, timezone: str) -> No
         console.print(f"Took {seconds:.1f} s{requests}")
     for failed in report.failed:
         console.print(f"[red]Not loaded:[/red] {escape(failed.error or '')}")
+    for r in report.resources:
+        if r.unavailable:
+            console.print(f"[yellow]Not available on this office:[/yellow] {escape(r.unavailable)}")
+    if report.checks is not None and report.checks.skipped:
+        left_out = ", ".join(f"{code} (needs {' and '.join(needs)})" for code, needs in report.checks.skipped.items())
+        console.print(f"[yellow]Rules left out[/yellow] (the PMS could not serve what they read): {escape(left_out)}")
     for r in report.resources:
         if r.warning:
             console.print(f"[yellow]Warning:[/yellow] {escape(r.warning)}")

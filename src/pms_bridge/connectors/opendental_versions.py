@@ -66,6 +66,10 @@ OPEN_DENTAL_VERSION_FLOORS: tuple[VersionFloor, ...] = (
         "referrals attached to patients are not read; upgrade Open Dental or ignore the REF rules",
     ),
     VersionFloor(
+        "GET", "/histappointments", "23.1.30", "GET /histappointments",
+        "appointments deleted in Open Dental are found only in the upcoming window's re-list; upgrade Open Dental",
+    ),
+    VersionFloor(
         "GET", "/eforms", "24.3", "GET /eforms",
         "eForms are not read (sheets still are); upgrade Open Dental or fill in forms as sheets",
     ),

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pms_bridge.connectors.api_client import ApiClient, ApiItemNotFound, ApiRequestError
+from pms_bridge.connectors.api_client import ApiClient, ApiItemNotFound, ApiRequestError, ApiVersionTooOld
 from pms_bridge.connectors.files import Chunk, SourceFileError
 from pms_bridge.connectors.secrets import MissingSecret, read_secret
 from pms_bridge.connectors.spec import ConnectorSpec, QuerySpec, QueryTable, RestResource, RestSpec
@@ -178,6 +178,22 @@ class RestTable:
             return json.dumps({"server_time": None, "after_key": max(keys) if keys else None})
         since = self.new_cursor or self._newest_change or read_cursor(self.old_cursor)
         return json.dumps({"server_time": since}) if since else json.dumps({"server_time": None})
+
+
+def _table_added_in(pages: Iterator[list[dict[str, Any]]], table: str, version: str) -> Iterator[list[dict[str, Any]]]:
+    """The pages of a table a PMS version added: a refused first query means an older office, not a fault."""
+    try:
+        first = next(pages)
+    except StopIteration:
+        return
+    except ApiVersionTooOld:
+        raise
+    except ApiRequestError:
+        raise ApiVersionTooOld(
+            f"the {table} table needs Open Dental {version} or newer (the query for it was refused, as on an older "
+            "version): its rows are not read", None) from None
+    yield first
+    yield from pages
 
 
 class RestConnector:
@@ -388,8 +404,11 @@ class RestConnector:
         if table.incremental:  # the server's clock before the read: the next run's starting point
             now = self._query_rows(query, query.now_sql, 0)
             server_now = self._server_time(next(iter(now[0].values()))) if now and now[0] else None
+        pages = self._query_pages(query, sql)
+        if table.since is not None:
+            pages = _table_added_in(pages, db_table, table.since)
         result = RestTable(
-            f"query {db_table}", self._query_pages(query, sql), self.spec.batch_rows, cursor,
+            f"query {db_table}", pages, self.spec.batch_rows, cursor,
             key_field=table.pk if table.incremental_key else None,
         )
         result.new_cursor = server_now

@@ -93,6 +93,11 @@ class QueryTable(_Spec):
         "without touching the change stamp). Either way each run reconciles the stored ids with the table's.",
     )
     live: str | None = Field(default=None, description="SQL condition a row that is not (soft-)deleted meets.")
+    since: str | None = Field(
+        default=None,
+        description="The PMS version that added the table: a query refused on an older version says so, and the "
+        "resource counts as not available there rather than as failed.",
+    )
 
     @model_validator(mode="after")
     def _soft_needs_live(self) -> QueryTable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,6 +18,8 @@ class CheckReport:
     rules: list[str]  # codes evaluated, catalog order
     findings: list[Finding] = field(default_factory=list)
     snapshot: Snapshot | None = field(default=None, repr=False)
+    # Rules left out because the PMS could not serve what they read: code -> those entities.
+    skipped: dict[str, list[str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(self.rules, 0)
@@ -25,12 +28,20 @@ class CheckReport:
         return counts
 
 
-def check_store(config: Config, store: Store, as_of: datetime) -> CheckReport:
-    """Evaluate the practice's selected rules over what the store holds."""
+def check_store(config: Config, store: Store, as_of: datetime, unavailable: Iterable[str] = ()) -> CheckReport:
+    """Evaluate the practice's selected rules over what the store holds.
+
+    A rule that reads an ``unavailable`` entity (one the PMS cannot serve at all, e.g. on an older
+    version) is left out: its answer would be wrong, and its open tasks are neither made nor closed.
+    """
     try:
         snapshot = Snapshot.from_store(store, config.practice.clinics)
     except UnknownClinic as exc:
         raise ConfigError(str(exc)) from None
-    chosen = [r.code for r in select_rules(config.rules.select, config.rules.ignore)]
-    findings = evaluate(snapshot, as_of, config.rules.select, config.rules.ignore, config.rules.tables())
-    return CheckReport(as_of=as_of, rules=chosen, findings=findings, snapshot=snapshot)
+    missing = set(unavailable)
+    selected = select_rules(config.rules.select, config.rules.ignore)
+    skipped = {r.code: sorted(r.reads & missing) for r in selected if r.reads & missing}
+    chosen = [r.code for r in selected if r.code not in skipped]
+    findings = evaluate(snapshot, as_of, config.rules.select, [*config.rules.ignore, *skipped],
+                        config.rules.tables())
+    return CheckReport(as_of=as_of, rules=chosen, findings=findings, snapshot=snapshot, skipped=skipped)

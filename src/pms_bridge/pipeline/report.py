@@ -21,6 +21,7 @@ class ResourceReport:
     stored: UpsertCounts = field(default_factory=UpsertCounts)
     removed: int = 0  # rows a full export no longer has (deleted in the PMS)
     error: str | None = None  # a file-level problem: the file was not (fully) loaded
+    unavailable: str | None = None  # the PMS cannot serve it at all (e.g. its version is too old): not a failure
     warning: str | None = None  # needs a person's look, but the run is not partial
     # The practice's own labels no setting places: config key -> label -> rows (labels, never patient data)
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -70,6 +71,12 @@ class SyncReport:
         return sum(r.quarantined for r in self.resources)
 
     @property
+    def unavailable_entities(self) -> set[str]:
+        """Entities no resource could serve on this PMS (rules that need them are not evaluated)."""
+        served = {r.entity for r in self.resources if r.entity and not r.unavailable}
+        return {r.entity for r in self.resources if r.entity and r.unavailable} - served
+
+    @property
     def unmapped_labels(self) -> dict[str, dict[str, int]]:
         """Labels nothing mapped, over every resource: config key -> label -> rows."""
         merged: dict[str, dict[str, int]] = {}
@@ -100,6 +107,7 @@ class SyncReport:
             "unmapped_labels": self.unmapped_labels,
             "requests": self.requests,
             "findings": self.checks.counts() if self.checks else None,
+            "rules_skipped": self.checks.skipped if self.checks else {},
             "tasks": (
                 {**self.tasks.counts, "open": self.tasks.open_tasks, "push_failures": self.tasks.push_failures}
                 if self.tasks

@@ -88,7 +88,8 @@ def run_sync(
             )
             report.as_of = as_of
             if check:
-                report.checks = check_store(config, store, as_of or now_at_practice(config))
+                report.checks = check_store(config, store, as_of or now_at_practice(config),
+                                            unavailable=report.unavailable_entities)
                 report.as_of = report.checks.as_of
                 report.tasks = _work_tasks(config, store, report, run_id, client)
             report.requests = client.requests if client else 0

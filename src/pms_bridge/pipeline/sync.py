@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import structlog
 
 from pms_bridge.connectors import FileConnector, SourceFileError, SourceUnavailable
-from pms_bridge.connectors.api_client import ApiConfigError, ApiRequestError
+from pms_bridge.connectors.api_client import ApiConfigError, ApiRequestError, ApiVersionTooOld
 from pms_bridge.connectors.rest import read_cursor
 from pms_bridge.mapping import CompiledResource, FieldError, FileLevelError, LookupTables, MappingFile
 from pms_bridge.mapping.spec import FieldSpec, LookupSpec
@@ -484,6 +484,10 @@ def sync(
                 continue
             entry.source = table.source
             present = _load_resource(table, compiled, lookups, store, run_id, entry, progress)
+        except ApiVersionTooOld as exc:  # this office cannot serve it: said once, not a partial run
+            entry.unavailable = str(exc)
+            log.warning("resource.unavailable", resource=name, source=entry.source)
+            continue
         except (FileLevelError, SourceFileError, ApiRequestError) as exc:
             entry.error = str(exc)
             log.warning("resource.failed", resource=name, source=entry.source, rows_read=entry.rows_read)

@@ -42,6 +42,9 @@ class Rule:
     fix: str  # one-line fix hint for the coordinator
     settings_model: type[RuleSettings]
     check: Check
+    # Entities without which the rule's answer would be wrong (not merely incomplete): when the
+    # PMS cannot serve one of them at all, the rule is not evaluated.
+    reads: frozenset[str] = frozenset()
 
     def settings(self, values: dict[str, Any] | None = None) -> RuleSettings:
         return self.settings_model.model_validate(values or {})
@@ -60,13 +63,14 @@ def rule(
     why: str,
     fix: str,
     settings: type[RuleSettings] = RuleSettings,
+    reads: Iterable[str] = (),
 ) -> Callable[[Check], Check]:
     """Register a rule function under a stable code."""
 
     def register(check: Check) -> Check:
         if code in RULES or any(r.name == name for r in RULES.values()):
             raise ValueError(f"rule {code} / {name} registered twice")
-        RULES[code] = Rule(code, name, role, severity, summary, why, fix, settings, check)
+        RULES[code] = Rule(code, name, role, severity, summary, why, fix, settings, check, frozenset(reads))
         return check
 
     return register

@@ -30,6 +30,7 @@ def completed_forms(ctx: RuleContext, patient_id: str, kind: FormKind) -> list[d
     "the visit, and the patient fills in paper at check-in while the chair waits.",
     fix="Send the patient the online registration form (or have it completed before the visit) and attach it.",
     settings=WindowSettings,
+    reads=("form",),
 )
 def new_patient_forms_missing(ctx: RuleContext, settings: WindowSettings) -> Iterator[Finding]:
     for apt, _ in ctx.first_visits(settings.window_days):
@@ -51,6 +52,7 @@ def new_patient_forms_missing(ctx: RuleContext, settings: WindowSettings) -> Ite
     "liability risk.",
     fix="Ask the patient to complete or update the health-history form before the visit.",
     settings=RecencySettings,
+    reads=("form",),
 )
 def health_history_outdated(ctx: RuleContext, settings: RecencySettings) -> Iterator[Finding]:
     for apt, when in ctx.first_visits(settings.window_days):

@@ -81,6 +81,7 @@ def _inactive_on(cov: Coverage, when: date) -> str | None:
     why="Claims against an inactive coverage are denied and the patient is surprised with the whole bill.",
     fix="Confirm the patient's current insurance, update or drop the coverage, and re-check eligibility.",
     settings=WindowSettings,
+    reads=("coverage",),
 )
 def insurance_inactive(ctx: RuleContext, settings: WindowSettings) -> Iterator[Finding]:
     for pid, apts in ctx.window_by_patient(settings.window_days).items():
@@ -117,6 +118,7 @@ class INS002Settings(RuleSettings):
     "bring new insurance or expect to pay.",
     fix="Verify the coverage's eligibility with the carrier and record the verification.",
     settings=INS002Settings,
+    reads=("coverage", "verification"),
 )
 def insurance_not_verified(ctx: RuleContext, settings: INS002Settings) -> Iterator[Finding]:
     oldest = ctx.today - timedelta(days=settings.max_age_days)
@@ -147,6 +149,7 @@ def insurance_not_verified(ctx: RuleContext, settings: INS002Settings) -> Iterat
     why="Claims and eligibility checks cannot be sent without them.",
     fix="Complete the coverage from the patient's insurance card (subscriber id, carrier, plan).",
     settings=WindowSettings,
+    reads=("coverage",),
 )
 def insurance_incomplete(ctx: RuleContext, settings: WindowSettings) -> Iterator[Finding]:
     for pid, apts in ctx.window_by_patient(settings.window_days).items():

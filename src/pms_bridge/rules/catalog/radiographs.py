@@ -56,6 +56,7 @@ class XR001Settings(RecencySettings):
     "appointment or an unplanned x-ray the insurance may not pay.",
     fix="Request the images from the previous or referring office, or book radiographs at the visit.",
     settings=XR001Settings,
+    reads=("document",),
 )
 def radiographs_missing(ctx: RuleContext, settings: XR001Settings) -> Iterator[Finding]:
     edge = ctx.today - timedelta(days=settings.lookback_days)
@@ -108,6 +109,7 @@ class XR002Settings(WindowSettings):
     fix="Get a recent image of the right kind on file before the visit: request it from the previous office "
     "or take it first (a planned radiograph counts once it is completed).",
     settings=XR002Settings,
+    reads=("document",),
 )
 def radiographs_outdated_for_procedure(ctx: RuleContext, settings: XR002Settings) -> Iterator[Finding]:
     needs = [(need, CodeSet(need.codes)) for need in settings.needs]

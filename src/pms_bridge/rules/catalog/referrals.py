@@ -228,6 +228,7 @@ def referral_window_missed(ctx: RuleContext, settings: ReferralSettings) -> Iter
     why="Referred-out patients who never reach the specialist leave diagnosed problems untreated.",
     fix="Ask the specialist's office or the patient, and record the referral's status.",
     settings=REF004Settings,
+    reads=("referral",),
 )
 def referral_out_not_completed(ctx: RuleContext, settings: REF004Settings) -> Iterator[Finding]:
     for ref in ctx.snapshot.referrals:
