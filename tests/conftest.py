@@ -98,3 +98,21 @@ def write_config(tmp_path: Path, practice: Practice):  # noqa: ANN201
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample practice (150 patients, seed 7) as Open Dental table exports, shared: never change it."""
+    from pms_bridge.cli.demo import DEMO_AS_OF
+    from pms_bridge.sample import generate_practice
+
+    folder = tmp_path_factory.mktemp("od-sample") / "exports"
+    generate_practice(folder, as_of=DEMO_AS_OF, seed=7, patients=150)
+    return folder
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API keys the fake Open Dental accepts, in the variables the test configs name."""
+    monkeypatch.setenv("OD_DEV", "dev-key")
+    monkeypatch.setenv("OD_CUST", "cust-key")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Mapping
+from typing import Any
 from pathlib import Path
 
 # Columns of each table as the opendental mapping reads them.
@@ -159,3 +160,22 @@ def csv_config(folder: Path, export: Path, mapping: str = "opendental", key: str
         encoding="utf-8",
     )
     return path
+
+
+def sync_export(folder: Path, export: Path, extra: str = "") -> tuple[Any, dict[str, dict[str, dict[str, Any]]]]:
+    """Sync ``export`` with the opendental mapping (``extra``: TOML appended to the config); returns the
+    run's report and the stored rows, entity -> source_id -> row."""
+    from pms_bridge.config import load_config
+    from pms_bridge.pipeline import run_sync
+    from pms_bridge.store import Store
+
+    config = csv_config(folder, export)
+    if extra:
+        config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    cfg = load_config(config)
+    report = run_sync(cfg, None)
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    try:
+        return report, {entity: {r["source_id"]: r for r in store.rows(entity)} for entity in store.counts()}
+    finally:
+        store.close()

@@ -7,12 +7,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from odexport import COLUMNS, csv_config, mini_practice, write_export, write_table
+from odexport import COLUMNS, mini_practice, sync_export, write_export, write_table
 
-from pms_bridge.config import load_config
-from pms_bridge.pipeline import run_sync
 from pms_bridge.pipeline.report import SyncReport
-from pms_bridge.store import Store
 
 TZ = ZoneInfo("America/Chicago")
 EFORM_COLUMNS = ["EFormNum", "FormType", "PatNum", "DateTimeShown", "Description", "DateTEdited", "EFormDefNum",
@@ -75,15 +72,7 @@ def _export(folder: Path, tables: dict[str, list[dict[str, str]]], eforms: list[
 
 
 def _sync(tmp: Path, export: Path, extra: str = "") -> tuple[SyncReport, dict[str, dict[str, dict]]]:
-    config = csv_config(tmp, export)
-    if extra:
-        config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
-    cfg = load_config(config)
-    report = run_sync(cfg, None)
-    store = Store.open(cfg.store_url(), cfg.practice.practice())
-    rows = {entity: {r["source_id"]: r for r in store.rows(entity)} for entity in store.counts()}
-    store.close()
-    return report, rows
+    return sync_export(tmp, export, extra)
 
 
 @pytest.fixture(scope="module")

@@ -6,27 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from odexport import csv_config, mini_practice, write_export
+from odexport import mini_practice, sync_export, write_export
 
-from pms_bridge.config import load_config
-from pms_bridge.pipeline import run_sync
 from pms_bridge.pipeline.report import SyncReport
-from pms_bridge.store import Store
 
 Tables = dict[str, list[dict[str, str]]]
 
 
 def _sync(tmp: Path, tables: Tables, extra: str = "") -> tuple[SyncReport, dict[str, dict[str, dict]]]:
-    export = write_export(tmp / "exports", tables)
-    config = csv_config(tmp, export)
-    if extra:
-        config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
-    cfg = load_config(config)
-    report = run_sync(cfg, None)
-    store = Store.open(cfg.store_url(), cfg.practice.practice())
-    rows = {entity: {r["source_id"]: r for r in store.rows(entity)} for entity in store.counts()}
-    store.close()
-    return report, rows
+    return sync_export(tmp, write_export(tmp / "exports", tables), extra)
 
 
 def _apt(num: str, status: str, when: str) -> dict[str, str]:

@@ -19,22 +19,10 @@ from fakes.opendental import FakeOpenDental
 from odroutes import ROUTES, config, night, rows, tasks
 
 from pms_bridge.cli.demo import DEMO_AS_OF
-from pms_bridge.sample import generate_practice
 
 TODAY = DEMO_AS_OF.date()
 
 
-@pytest.fixture(scope="module")
-def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("deletions") / "exports"
-    generate_practice(folder, as_of=DEMO_AS_OF, seed=7, patients=150)
-    return folder
-
-
-@pytest.fixture
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OD_DEV", "dev-key")
-    monkeypatch.setenv("OD_CUST", "cust-key")
 
 
 @dataclass

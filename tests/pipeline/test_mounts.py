@@ -23,11 +23,6 @@ NOW = datetime(2026, 3, 2, 8, 0)
 FMX = {"DefNum": "22", "Category": "18", "ItemName": "FMXs"}
 
 
-@pytest.fixture
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OD_DEV", "dev-key")
-    monkeypatch.setenv("OD_CUST", "cust-key")
-
 
 def office(mount: bool = True, images: bool = False) -> FakeOpenDental:
     """The mini practice; patient 101 (new, referred in, booked 2026-03-04) has radiographs only as an FMX

@@ -14,7 +14,6 @@ from pms_bridge.cli.demo import DEMO_AS_OF
 from pms_bridge.config import load_config
 from pms_bridge.connectors.api_client import ApiConfigError, RetryPolicy
 from pms_bridge.pipeline import run_sync
-from pms_bridge.sample import generate_practice
 from pms_bridge.store import Store
 
 BOOKKEEPING = {"practice", "row_hash", "first_run", "changed_run", "source_updated_at"}
@@ -36,17 +35,6 @@ class FakeClock:
         self.now += 0.3  # each call takes a moment
 
 
-@pytest.fixture(scope="module")
-def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("od") / "exports"
-    generate_practice(folder, as_of=DEMO_AS_OF, seed=7, patients=150)
-    return folder
-
-
-@pytest.fixture
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OD_DEV", "dev-key")
-    monkeypatch.setenv("OD_CUST", "cust-key")
 
 
 def write_config(tmp: Path, key: str, route: str = "resources", store: str | None = None, extra: str = "") -> Path:

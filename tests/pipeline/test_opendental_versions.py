@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 from fakes.opendental import FakeOpenDental
-from test_opendental_api import LISTS, TASK_SINK, export, keys, run, write_config  # noqa: F401 - fixtures
+from test_opendental_api import LISTS, TASK_SINK, run, write_config
 
 from pms_bridge.config import load_config
 from pms_bridge.ledger import Ledger
@@ -18,7 +18,7 @@ def unavailable(report) -> dict[str, str]:  # noqa: ANN001
     return {r.resource: r.unavailable for r in report.resources if r.unavailable}
 
 
-def test_the_fake_refuses_what_an_old_office_does_not_have(export: Path) -> None:  # noqa: F811
+def test_the_fake_refuses_what_an_old_office_does_not_have(export: Path) -> None:
     fake = FakeOpenDental.from_export(export, version=(23, 1, 0))
     with fake.mock():
         http = httpx.Client(base_url=fake.base_url, headers=fake.headers())
@@ -35,7 +35,7 @@ def test_the_fake_refuses_what_an_old_office_does_not_have(export: Path) -> None
 
 
 def test_an_old_office_reads_everything_it_has_and_names_what_it_lacks(
-    export: Path, tmp_path: Path, keys: None  # noqa: F811
+    export: Path, tmp_path: Path, keys: None
 ) -> None:
     fake = FakeOpenDental.from_export(export, version=(23, 1, 0))
     with fake.mock():
@@ -60,7 +60,7 @@ def test_an_old_office_reads_everything_it_has_and_names_what_it_lacks(
 
 
 def test_an_office_older_than_patplans_and_refattaches_says_so(
-    export: Path, tmp_path: Path, keys: None  # noqa: F811
+    export: Path, tmp_path: Path, keys: None
 ) -> None:
     fake = FakeOpenDental.from_export(export, version=(22, 4, 0))
     with fake.mock():
@@ -74,7 +74,7 @@ def test_an_office_older_than_patplans_and_refattaches_says_so(
 
 
 def test_an_office_before_24_2_10_keeps_its_tasks_open_with_one_warning(
-    export: Path, tmp_path: Path, keys: None  # noqa: F811
+    export: Path, tmp_path: Path, keys: None
 ) -> None:
     fake = FakeOpenDental.from_export(export, version=(24, 1, 0))
     for name in LISTS:
@@ -106,7 +106,7 @@ def test_an_office_before_24_2_10_keeps_its_tasks_open_with_one_warning(
 
 
 def test_an_office_before_eforms_reads_its_sheets_on_the_query_route(
-    export: Path, tmp_path: Path, keys: None  # noqa: F811
+    export: Path, tmp_path: Path, keys: None
 ) -> None:
     """Open Dental 24.3 added the eform table: on an older office ShortQuery refuses it, and that is said once."""
     fake = FakeOpenDental.from_export(export)

@@ -11,28 +11,14 @@ import re
 from pathlib import Path
 
 import httpx
-import pytest
 from fakes.opendental import FakeOpenDental
 from odroutes import config, night
 
-from pms_bridge.cli.demo import DEMO_AS_OF
 from pms_bridge.connectors import load_connector_spec
-from pms_bridge.sample import generate_practice
 
 NEVER = ("RawBase64", "Thumbnail", "SSN")
 
 
-@pytest.fixture(scope="module")
-def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("query") / "exports"
-    generate_practice(folder, as_of=DEMO_AS_OF, seed=7, patients=150)
-    return folder
-
-
-@pytest.fixture
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OD_DEV", "dev-key")
-    monkeypatch.setenv("OD_CUST", "cust-key")
 
 
 def sql_sent(fake: FakeOpenDental) -> list[str]:

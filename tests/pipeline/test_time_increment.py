@@ -87,11 +87,6 @@ def _count(path: Path) -> int:
         return sum(1 for row in csv.DictReader(fh) if row["ProcTime"])
 
 
-@pytest.fixture
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OD_DEV", "dev-key")
-    monkeypatch.setenv("OD_CUST", "cust-key")
-
 
 @pytest.mark.parametrize("route", ["resources", "query"])
 def test_the_api_routes_read_the_increment_too(sample_export: Path, tmp_path: Path, keys: None, route: str) -> None:

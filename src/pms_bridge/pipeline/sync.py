@@ -246,14 +246,18 @@ def _remove_deleted(
     if not gone:
         return
     if _suspicious(gone, stored, max_fraction):
-        entry.warning = (
+        _refuse_removal(entry, len(gone), len(stored), (
             f"{source} lacks {len(gone):,} of the {len(stored):,} stored {entity} rows; kept them, since the file "
             "looks truncated. If they really were deleted, raise [source] max_removal_fraction for one run; "
             "if your exports hold only changed rows, set [source] export_mode = \"changes\"."
-        )
-        log.warning("resource.removal_refused", resource=entry.resource, missing=len(gone), stored=len(stored))
+        ))
         return
     _remove(store, ids, gone, entry, "full list")
+
+
+def _refuse_removal(entry: ResourceReport, missing: int, stored: int, why: str) -> None:
+    entry.warning = why
+    log.warning("resource.removal_refused", resource=entry.resource, missing=missing, stored=stored)
 
 
 def _remove_missing_for_patients(
@@ -278,12 +282,11 @@ def _reconcile(
     numbers = connector.reconcile(names, set(stored)) or set()  # type: ignore[attr-defined]
     gone = {stored[n] for n in numbers if n in stored}
     if _suspicious(gone, set(stored.values()), max_fraction):
-        entry.warning = (
+        _refuse_removal(entry, len(gone), len(stored), (
             f"the PMS's {entry.resource} table lacks {len(gone):,} of the {len(stored):,} stored rows; kept them, "
             "since so many deletions at once look like a wrong answer. If they really were deleted, raise "
             "[source] max_removal_fraction for one run."
-        )
-        log.warning("resource.removal_refused", resource=entry.resource, missing=len(gone), stored=len(stored))
+        ))
         return
     _remove(store, ids, gone, entry, "reconciled ids")
 
