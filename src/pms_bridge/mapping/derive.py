@@ -89,10 +89,10 @@ def pattern_minutes(inputs: dict[str, Any], settings: Settings) -> int | Unmappe
         return None
     if "increment" not in inputs:  # a pattern always in the base unit (Open Dental's appointment.Pattern)
         return len(str(pattern).strip()) * settings.minutes_per_pattern_char
-    step = _increment(inputs, settings)
-    if isinstance(step, Unmapped):
-        return Unmapped(len(str(pattern).strip()) * step.value, step.setting, step.label)
-    return len(str(pattern).strip()) * step
+    five = time_pattern(inputs, settings)  # in 5-minute characters
+    if isinstance(five, Unmapped):
+        return Unmapped(len(five.value or "") * 5, five.setting, five.label)
+    return len(five or "") * 5
 
 
 @derivation(
