@@ -9,6 +9,7 @@ import httpx
 from fakes.opendental import FakeOpenDental
 from test_opendental_api import LISTS, TASK_SINK, run, write_config
 
+from pms_bridge.cli.demo import DEMO_AS_OF
 from pms_bridge.config import load_config
 from pms_bridge.ledger import Ledger
 from pms_bridge.store import Store
@@ -119,3 +120,22 @@ def test_an_office_before_eforms_reads_its_sheets_on_the_query_route(
         "version): its rows are not read"}
     assert report.checks is not None and report.checks.skipped == {}  # forms still come from sheets
     assert report.snapshot_counts["form"] > 0
+
+
+def test_check_between_runs_leaves_out_what_the_office_cannot_serve(export: Path, tmp_path: Path, keys: None) -> None:
+    from pms_bridge.pipeline.run import check_only
+
+    fake = FakeOpenDental.from_export(export, version=(23, 1, 0))
+    config = write_config(tmp_path, "old-check")
+    with fake.mock():
+        run(config)
+    report, _ = check_only(load_config(config), DEMO_AS_OF)
+    assert report.skipped == {"INS002": ["verification"]}
+    assert not [f for f in report.findings if f.rule == "INS002"]
+    from typer.testing import CliRunner
+
+    from pms_bridge.cli.main import app
+
+    result = CliRunner().invoke(app, ["check", "--config", str(config), "--as-of", "2026-03-02T08:00"])
+    assert result.exit_code == 0, result.output
+    assert "INS002 (needs verification)" in " ".join(result.output.split())

@@ -42,6 +42,9 @@ def print_counts(console: Console, report: CheckReport) -> None:
         table.add_row(code, r.name, r.role, f"[bold]{count}[/bold]" if count else "0")
     console.print(table)
     console.print(f"{len(report.findings):,} finding(s) from {len(report.rules)} rule(s).")
+    if report.skipped:
+        left_out = ", ".join(f"{code} (needs {' and '.join(needs)})" for code, needs in report.skipped.items())
+        console.print(f"[yellow]Rules left out[/yellow] (the PMS could not serve what they read): {escape(left_out)}")
 
 
 def print_findings(console: Console, report: CheckReport) -> None:

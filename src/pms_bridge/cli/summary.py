@@ -63,9 +63,6 @@ def print_sync_report(console: Console, report: SyncReport, timezone: str) -> No
     for r in report.resources:
         if r.unavailable:
             console.print(f"[yellow]Not available on this office:[/yellow] {escape(r.unavailable)}")
-    if report.checks is not None and report.checks.skipped:
-        left_out = ", ".join(f"{code} (needs {' and '.join(needs)})" for code, needs in report.checks.skipped.items())
-        console.print(f"[yellow]Rules left out[/yellow] (the PMS could not serve what they read): {escape(left_out)}")
     for r in report.resources:
         if r.warning:
             console.print(f"[yellow]Warning:[/yellow] {escape(r.warning)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,17 @@ class ResourceReport:
     @property
     def missing(self) -> bool:
         return self.source is None and self.error is None
+
+
+def unavailable_entities(resources: Iterable[tuple[str | None, str | None]]) -> set[str]:
+    """Of (entity, why it is unavailable) pairs, the entities no resource served."""
+    pairs = [(entity, why) for entity, why in resources if entity]
+    return {entity for entity, why in pairs if why} - {entity for entity, why in pairs if not why}
+
+
+def unavailable_in(summary: dict[str, Any]) -> set[str]:
+    """The unavailable entities a stored run summary records (``pms-bridge check`` between runs)."""
+    return unavailable_entities((r.get("entity"), r.get("unavailable")) for r in summary.get("resources", []))
 
 
 @dataclass
@@ -73,8 +85,7 @@ class SyncReport:
     @property
     def unavailable_entities(self) -> set[str]:
         """Entities no resource could serve on this PMS (rules that need them are not evaluated)."""
-        served = {r.entity for r in self.resources if r.entity and not r.unavailable}
-        return {r.entity for r in self.resources if r.entity and r.unavailable} - served
+        return unavailable_entities((r.entity, r.unavailable) for r in self.resources)
 
     @property
     def unmapped_labels(self) -> dict[str, dict[str, int]]:

@@ -12,7 +12,7 @@ from pms_bridge.connectors.rest import RestConnector, make_client
 from pms_bridge.ledger import Ledger
 from pms_bridge.mapping import load_mapping
 from pms_bridge.pipeline.check import CheckReport, check_store
-from pms_bridge.pipeline.report import SyncReport, TaskReport
+from pms_bridge.pipeline.report import SyncReport, TaskReport, unavailable_in
 from pms_bridge.pipeline.sync import Connector, Progress, sync
 from pms_bridge.pipeline.tasks import list_meta, patient_names, push_to_pms, update_ledger, write_sinks
 from pms_bridge.store import Store
@@ -123,6 +123,8 @@ def check_only(config: Config, as_of: datetime | None) -> tuple[CheckReport, dat
     """Evaluate the rules over the stored snapshot (no sync); returns the report and the data's age."""
     store = Store.open(config.store_url(), config.practice.practice())
     try:
-        return check_store(config, store, as_of or now_at_practice(config)), store.data_as_of()
+        last = next(iter(store.list_runs(1)), None)  # what the office could not serve when it was last read
+        unavailable = unavailable_in(last.summary) if last else set()
+        return check_store(config, store, as_of or now_at_practice(config), unavailable), store.data_as_of()
     finally:
         store.close()
