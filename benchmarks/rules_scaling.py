@@ -18,7 +18,8 @@ from pms_bridge.cli.demo import DEMO_AS_OF
 from pms_bridge.config import load_config
 from pms_bridge.logs import configure_logging
 from pms_bridge.pipeline import run_sync
-from pms_bridge.rules import Snapshot, evaluate
+from pms_bridge.pipeline.snapshot import load_snapshot
+from pms_bridge.rules import evaluate
 from pms_bridge.sample import generate_practice
 from pms_bridge.store import Store
 
@@ -35,7 +36,7 @@ def measure(patients: int, tmp: Path) -> tuple[int, float, float, int]:
     run_sync(cfg, DEMO_AS_OF)
     store = Store.open(cfg.store_url(), cfg.practice.practice())
     start = time.perf_counter()
-    snapshot = Snapshot.from_store(store)
+    snapshot = load_snapshot(store)
     loaded = time.perf_counter()
     findings = evaluate(snapshot, DEMO_AS_OF)
     done = time.perf_counter()

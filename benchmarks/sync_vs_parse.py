@@ -3,7 +3,7 @@
 Prints ratios (sync time / parse time), not absolute targets, so results
 compare across machines. Usage:
 
-    python benchmarks/sync_vs_parse.py [--patients 20000] [--locations 1]
+    python benchmarks/sync_vs_parse.py [--patients 20000]
 """
 
 from __future__ import annotations

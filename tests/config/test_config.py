@@ -43,7 +43,7 @@ def test_design_example_loads_and_resolves_paths(tmp_path: Path) -> None:
     assert cfg.practice.practice().key == "main-street-dental"
     assert cfg.source_path() == tmp_path / "exports"
     assert cfg.store_url() == f"sqlite:///{tmp_path / 'state' / 'main-street.sqlite'}"
-    assert cfg.rules.ignore == ["SCH003"] and cfg.rules.settings_for("REF001") == {"deadline_days": 10}
+    assert cfg.rules.ignore == ["SCH003"] and cfg.rules.tables()["REF001"] == {"deadline_days": 10}
     assert cfg.sinks[0].type == "html"
 
 
@@ -72,6 +72,16 @@ def test_api_source_from_design_example(tmp_path: Path) -> None:
         (("path = \"exports/\"\n", ""), "connector 'csv' needs 'path'"),
         (("path = \"state/main-street.sqlite\"", "url = \"x\"\npath = \"y\""), "store: give exactly one of 'path'"),
         (("type = \"html\"", "type = \"fax\""), "sinks.0.type: Input should be 'json'"),
+        (("path = \"out/tasks.html\"", ""), "sinks.0: a html sink needs 'path', the file to write"),
+        (("path = \"out/tasks.html\"", "path = \"out/tasks.html\"\nstatsu = [\"open\"]"),
+         "sinks.0.statsu: Extra inputs are not permitted. Check the spelling; a html sink takes: type, path, status"),
+        (("type = \"html\"\npath = \"out/tasks.html\"", "type = \"opendental-tasks\"\nuser_num = 1\ntasklist = 3"),
+         ("sinks.0.tasklist: Extra inputs are not permitted. Check the spelling; an opendental-tasks sink takes: "
+          "type, user_num, task_lists")),
+        (("type = \"html\"\npath = \"out/tasks.html\"", "type = \"opendental-tasks\"\n[sinks.task_lists]\npatient = 0"),
+         "sinks.0.task_lists.patient: Input should be greater than or equal to 1; or Input should be a valid string"),
+        (("type = \"html\"\npath = \"out/tasks.html\"", "type = \"opendental-commlog\"\ncomm_type = \"x\""),
+         "sinks.0.comm_type: Input should be a valid integer"),
         (("deadline_days = 10", "deadline_days = 10\n[rules.X]"), "rules.X: no such rule"),
         (("deadline_days = 10", 'deadline_days = "ten"'), "rules.REF001.deadline_days: Input should be a valid integer"),
         (("ignore = [\"SCH003\"]", "ignore = [\"SCH999\"]"), "rules.ignore: no rule matches 'SCH999'"),
@@ -144,3 +154,33 @@ def test_the_clinics_key_is_documented_in_the_schema() -> None:
 
     clinics = Config.model_json_schema()["$defs"]["PracticeSection"]["properties"]["clinics"]
     assert "abbreviation or description" in clinics["description"] and "ClinicNum" in clinics["description"]
+
+
+def test_a_secret_in_a_sink_gets_a_hint_and_is_not_echoed(tmp_path: Path) -> None:
+    text = GOOD.replace('type = "html"\npath = "out/tasks.html"', 'type = "opendental-commlog"\napi_key = "VzkmZEaUWOjnQX2z"')
+    with pytest.raises(ConfigError) as exc:
+        _load(tmp_path, text)
+    assert "sinks.0.api_key" in str(exc.value) and "environment variable" in str(exc.value)
+    assert "VzkmZEaUWOjnQX2z" not in str(exc.value)
+
+
+def test_sink_settings_are_validated_once_at_load(tmp_path: Path) -> None:
+    text = GOOD + '\n[[sinks]]\ntype = "opendental-tasks"\nuser_num = 1\n[sinks.task_lists]\npatient = "Front Desk"\n'
+    cfg = _load(tmp_path, text)
+    html, tasks = cfg.sinks
+    assert html.settings.path == Path("out/tasks.html") and html.settings.status == ["open"]
+    assert tasks.settings.user_num == 1 and tasks.settings.task_lists == {"patient": "Front Desk"}
+
+
+def test_the_config_schema_accepts_the_design_example() -> None:
+    import tomllib
+
+    import jsonschema
+
+    from pms_bridge.config import Config
+
+    example = tomllib.loads(GOOD + '\n[[sinks]]\ntype = "opendental-tasks"\nuser_num = 1\n[sinks.task_lists]\npatient = 3\n')
+    jsonschema.validate(example, Config.model_json_schema())
+    example["sinks"][0]["paht"] = "x"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(example, Config.model_json_schema())

@@ -15,6 +15,8 @@ from pms_bridge.connectors.api_client import (
     ApiVersionTooOld,
     RetryPolicy,
 )
+from pms_bridge.connectors.rest import error_table
+from pms_bridge.connectors.spec import load_connector_spec
 
 BASE = "https://api.example.test/api/v1"
 SECRET = "ODFHIR dev-SECRET/cust-SECRET"
@@ -37,7 +39,8 @@ class FakeClock:
 
 def client(clock: FakeClock, interval: float = 0.0, attempts: int = 4) -> ApiClient:
     return ApiClient(BASE, {"Authorization": SECRET}, min_interval=interval, clock=clock, sleep=clock.sleep,
-                     retry=RetryPolicy(attempts=attempts, initial=1.0, maximum=30.0, jitter=0.0))
+                     retry=RetryPolicy(attempts=attempts, initial=1.0, maximum=30.0, jitter=0.0),
+                     errors=error_table(load_connector_spec("opendental-api").rest))
 
 
 @respx.mock

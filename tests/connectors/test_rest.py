@@ -10,13 +10,14 @@ import respx
 
 from pms_bridge.connectors import SourceFileError, load_connector_spec
 from pms_bridge.connectors.api_client import ApiClient, RetryPolicy
-from pms_bridge.connectors.rest import RestConnector, cell, read_cursor
+from pms_bridge.connectors.rest import RestConnector, cell, error_table, read_cursor
 
 BASE = "https://od.example.test/api/v1"
 
 
 def connector(page_size: int = 2) -> RestConnector:
-    client = ApiClient(BASE, {"Authorization": "x"}, retry=RetryPolicy(attempts=1), sleep=lambda s: None)
+    client = ApiClient(BASE, {"Authorization": "x"}, retry=RetryPolicy(attempts=1), sleep=lambda s: None,
+                       errors=error_table(load_connector_spec("opendental-api").rest))
     return RestConnector(load_connector_spec("opendental-api"), client, page_size=page_size)
 
 
@@ -69,7 +70,8 @@ def test_cells_are_text_the_mapping_reads() -> None:
 
 # ------------------------------------------------------------------ query route
 def query_connector() -> RestConnector:
-    client = ApiClient(BASE, {"Authorization": "x"}, retry=RetryPolicy(attempts=1), sleep=lambda s: None)
+    client = ApiClient(BASE, {"Authorization": "x"}, retry=RetryPolicy(attempts=1), sleep=lambda s: None,
+                       errors=error_table(load_connector_spec("opendental-api").rest))
     return RestConnector(load_connector_spec("opendental-api"), client, page_size=100, route="query")
 
 

@@ -112,11 +112,14 @@ def test_missing_secret_is_a_config_error_and_rest_reexports_it() -> None:
     assert RestMissingSecret is MissingSecret
 
 
+KEYS = {"developer_key_env": "OD_DEV", "customer_key_env": "OD_CUST"}  # the [source] keys naming them
+
+
 def test_auth_header_from_env_and_keyring(fake_keyring: InstallKeyring) -> None:
     fake_keyring({(KEYRING_SERVICE, "OD_CUST"): CUST})
     spec = load_connector_spec("opendental-api")
     assert spec.rest is not None
-    headers = auth_headers(spec.rest, "OD_DEV", "OD_CUST", {"OD_DEV": DEV})
+    headers = auth_headers(spec.rest, KEYS, {"OD_DEV": DEV})
     assert headers["Authorization"] == f"ODFHIR {DEV}/{CUST}"
 
 
@@ -124,7 +127,7 @@ def test_auth_header_without_keys_names_the_setting(no_keyring: None) -> None:
     spec = load_connector_spec("opendental-api")
     assert spec.rest is not None
     with pytest.raises(MissingSecret, match=r"OD_CUST \(named by \[source\] customer_key_env\)") as exc:
-        auth_headers(spec.rest, "OD_DEV", "OD_CUST", {"OD_DEV": DEV})
+        auth_headers(spec.rest, KEYS, {"OD_DEV": DEV})
     assert DEV not in str(exc.value)
 
 

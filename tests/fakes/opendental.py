@@ -29,7 +29,9 @@ Behaviour notes, with their source (opendental.com/site/api*.html and OpenDentBu
   GROUP BY). The document and patient tables carry synthetic RawBase64/Thumbnail/SSN columns;
   strict_queries=True refuses SELECT * on them and any row query without ORDER BY.
 
-Row shapes and ShortQuery live in opendental_shapes.py; tasks and commlogs in opendental_office.py.
+Row shapes and ShortQuery live in opendental_shapes.py; tasks and commlogs in opendental_office.py;
+Open Dental's enums, primary keys and stamp columns in pms_bridge.sample.opendental_enums (shared with
+the sample practice).
 """
 
 from __future__ import annotations
@@ -47,17 +49,20 @@ from typing import Any
 import httpx
 import respx
 
-from .opendental_office import NEW_ENOUGH, OfficeDesk
-from .opendental_shapes import (
+from pms_bridge.sample.opendental_enums import (
     APT_STATUS,
     CLAIM_STATUS,
     HIST_ACTION,
-    NEVER_READ,
     PAT_STATUS,
     PRIMARY_KEYS,
     PROC_STATUS,
     STAMP_COLUMN,
     VERIFY_TYPE,
+)
+
+from .opendental_office import NEW_ENOUGH, OfficeDesk
+from .opendental_shapes import (
+    NEVER_READ,
     QueryError,
     Reply,
     bad,

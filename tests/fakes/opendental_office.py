@@ -32,12 +32,13 @@ TASK_WINDOW = timedelta(days=14)  # GET /tasks without DateTimeOriginal: "the pr
 
 Query = dict[str, str]
 Version = tuple[int, int, int]
-NEW_ENOUGH: Version = (24, 3, 10)  # the branch the reference notes were checked against (24_3)
+NEW_ENOUGH: Version = (24, 3, 10)  # the branch the fake's shapes and enums were checked against (24_3)
 
 # Calls an older office refuses with 400 (apiimplementation.html lists 400 for a practice whose version is
 # too old for the method). The floors are the version notes of apitasks.html (TaskStatus in PUT, 24.2.10),
 # apiclaims.html (list without PatNum, and SecDateTEdit, 23.3.11), apiinsverifies.html (list, 23.2.23),
-# apipatplans.html and apirefattaches.html (GET, 22.4.27); ../shared/reference/opendental.md section 7.
+# apipatplans.html and apirefattaches.html (GET, 22.4.27); the engine's side of the same floors is
+# src/pms_bridge/connectors/opendental_versions.py.
 # Open Dental does not document the body's wording: this one is a stand-in that speaks of the version.
 VERSION_GATES: tuple[tuple[str, str, Version, Callable[[Query, Any], bool]], ...] = (
     ("PUT", r"/tasks/\d+", (24, 2, 10), lambda q, body: isinstance(body, dict) and "TaskStatus" in body),

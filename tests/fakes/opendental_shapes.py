@@ -3,7 +3,7 @@ sample's raw CSV export) turned into the JSON the API returns, and into the rows
 PUT /queries/ShortQuery.
 
 Field names, order and value shapes follow the example responses on opendental.com/site/api*.html;
-enum numbers follow OpenDentBusiness (branch 24_3). Columns the sample does not export are left out.
+enum numbers and names come from pms_bridge.sample.opendental_enums. Columns the sample does not export are left out.
 """
 
 from __future__ import annotations
@@ -13,56 +13,34 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+# Open Dental's enums: one source, shared with the sample practice.
+from pms_bridge.sample.opendental_enums import (
+    APT_STATUS,
+    DEF_CAT,
+    EFORM_STATUS,
+    EFORM_TYPE,
+    GENDER,
+    HIST_ACTION,
+    IMG_TYPE,
+    PAT_STATUS,
+    PROC_STATUS,
+    PROV_STATUS,
+    REF_TO_STATUS,
+    REF_TYPE,
+    RELAT,
+    SHEET_TYPE,
+    VERIFY_TYPE,
+)
+
 Row = Mapping[str, str]
 
 NO_DATE = "0001-01-01"
 NO_DATETIME = "0001-01-01 00:00:00"
 API_DT = "%Y-%m-%d %H:%M:%S"
 
-# ---------------------------------------------------------------- enums (DB number -> API text)
-APT_STATUS = dict(enumerate(
-    ["None", "Scheduled", "Complete", "UnschedList", "ASAP", "Broken", "Planned", "PtNote", "PtNoteCompleted"]))
-PROC_STATUS = {1: "TP", 2: "C", 3: "EC", 4: "EO", 5: "R", 6: "D", 7: "Cn", 8: "TPi"}
-PAT_STATUS = dict(enumerate(["Patient", "NonPatient", "Inactive", "Archived", "Deleted", "Deceased", "Prospective"]))
-GENDER = dict(enumerate(["Male", "Female", "Unknown", "Other"]))
-PROV_STATUS = {0: "Active", 1: "Deleted"}
-REF_TYPE = {0: "RefTo", 1: "RefFrom", 2: "RefCustom"}
-REF_TO_STATUS = dict(enumerate(["None", "Declined", "Scheduled", "Consulted", "InTreatment", "Complete"]))
-VERIFY_TYPE = {0: "None", 1: "InsuranceBenefit", 2: "PatientEnrollment"}
-SHEET_TYPE = dict(enumerate(
-    ["LabelPatient", "LabelCarrier", "LabelReferral", "ReferralSlip", "LabelAppointment", "Rx", "Consent",
-     "PatientLetter", "ReferralLetter", "PatientForm", "RoutingSlip", "MedicalHistory", "LabSlip", "ExamSheet",
-     "DepositSlip"]))
-RELAT = dict(enumerate(
-    ["Self", "Spouse", "Child", "Employee", "HandicapDep", "SignifOther", "InjuredPlaintiff", "LifePartner",
-     "Dependent"]))
-IMG_TYPE = dict(enumerate(["Document", "Radiograph", "Photo", "File", "Attachment"]))
-DEF_CAT = {2: "ApptConfirmed", 11: "ProcCodeCats", 13: "RecallUnschedStatus", 18: "ImageCats", 27: "CommLogTypes",
-           33: "TaskPriorities", 35: "ProviderSpecialties", 38: "InsuranceVerificationStatus"}
-CLAIM_STATUS = {"U", "H", "W", "S", "R", "I"}
-HIST_ACTION = dict(enumerate(["Created", "Changed", "Missed", "Cancelled", "Deleted"]))  # HistAppointmentAction
 # Columns the fake's document and patient tables always carry (synthetic values), so a test can check
 # that the query route never asks for image bodies or SSNs.
 NEVER_READ = {"document": ("RawBase64", "Thumbnail"), "patient": ("SSN",)}
-EFORM_TYPE = dict(enumerate(["PatientForm", "MedicalHistory", "Consent"]))
-EFORM_STATUS = dict(enumerate(["None", "ReadyForPatientFill", "Filled", "Imported", "UnmatchedToPatient"]))
-
-PRIMARY_KEYS = {
-    "appointment": "AptNum", "patient": "PatNum", "provider": "ProvNum", "procedurelog": "ProcNum",
-    "procedurecode": "CodeNum", "definition": "DefNum", "appointmenttype": "AppointmentTypeNum",
-    "carrier": "CarrierNum", "insplan": "PlanNum", "inssub": "InsSubNum", "patplan": "PatPlanNum",
-    "insverify": "InsVerifyNum", "referral": "ReferralNum", "refattach": "RefAttachNum", "document": "DocNum",
-    "sheet": "SheetNum", "claim": "ClaimNum", "eform": "EFormNum", "clinic": "ClinicNum",
-    "mount": "MountNum", "mountitem": "MountItemNum", "histappointment": "HistApptNum",
-    "preference": "PrefNum", "proccodenote": "ProcCodeNoteNum",
-}
-# The column the database stamps on every change ("in the PMS": touch/insert).
-STAMP_COLUMN = {
-    "appointment": "DateTStamp", "patient": "DateTStamp", "provider": "DateTStamp", "procedurelog": "DateTStamp",
-    "procedurecode": "DateTStamp", "referral": "DateTStamp", "refattach": "DateTStamp", "document": "DateTStamp",
-    "carrier": "SecDateTEdit", "insplan": "SecDateTEdit", "inssub": "SecDateTEdit", "patplan": "SecDateTEdit",
-    "insverify": "SecDateTEdit", "claim": "SecDateTEdit", "sheet": "DateTSheetEdited", "eform": "DateTEdited",
-}
 
 
 class Lookups(Protocol):

@@ -1,7 +1,7 @@
 """The synthetic Open Dental practice: format, integrity, determinism, and its planted problems.
 
 ``_findings`` below is an independent, deliberately broad reading of the rule
-catalog in DESIGN.md, computed straight from the CSV files: the background
+catalog (docs/rules.md), computed straight from the CSV files: the background
 must give it nothing, and every planted problem must be found.
 """
 
@@ -16,15 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from pms_bridge.rules import RULES as CATALOG
 from pms_bridge.sample import SampleReport, generate_group, generate_practice
 
 TZ = ZoneInfo("America/Chicago")
 AS_OF = datetime(2026, 3, 2, 8, 0, tzinfo=TZ)
 NOW = AS_OF.replace(tzinfo=None)
-RULES = {
-    "SCH001", "SCH002", "SCH003", "SCH004", "XR001", "XR002", "FRM001", "FRM002",
-    "INS001", "INS002", "INS003", "REF001", "REF002", "REF003", "REF004",
-}  # fmt: skip
+RULES = set(CATALOG)  # every rule in the catalog gets planted problems
 
 HEADERS = {
     "definition": "DefNum,Category,ItemOrder,ItemName,ItemValue,IsHidden",

@@ -16,6 +16,8 @@ import pytest
 from fakes.opendental import FakeOpenDental
 
 from pms_bridge.connectors.api_client import ApiClient, RetryPolicy
+from pms_bridge.connectors.rest import error_table
+from pms_bridge.connectors.spec import load_connector_spec
 from pms_bridge.ledger import Ledger, LedgerUpdate, Task
 from pms_bridge.model import Practice
 from pms_bridge.sinks.opendental import push_commlogs, push_tasks
@@ -46,7 +48,8 @@ SINK = {"type": "opendental-tasks", "user_num": 7, "task_lists": {"patient": 1, 
 @pytest.fixture
 def client() -> Iterator[ApiClient]:
     api = ApiClient(BASE, {"Authorization": "ODFHIR dev-key/cust-key", "Content-Type": "application/json"},
-                    retry=RetryPolicy(attempts=3, initial=0, maximum=0), sleep=lambda s: None)
+                    retry=RetryPolicy(attempts=3, initial=0, maximum=0), sleep=lambda s: None,
+                    errors=error_table(load_connector_spec("opendental-api").rest))
     yield api
     api.close()
 

@@ -20,6 +20,8 @@ import respx
 from pms_bridge.config import ConfigError
 from pms_bridge.config.models import SinkSection
 from pms_bridge.connectors.api_client import ApiClient, ApiConfigError, RetryPolicy
+from pms_bridge.connectors.rest import error_table
+from pms_bridge.connectors.spec import load_connector_spec
 from pms_bridge.ledger import Ledger, LedgerUpdate, Task
 from pms_bridge.model import Practice
 from pms_bridge.sinks.opendental import push_commlogs, push_tasks
@@ -191,6 +193,7 @@ def client() -> Iterator[ApiClient]:
         {"Authorization": "ODFHIR dev/customer"},
         retry=RetryPolicy(attempts=8, initial=0, maximum=0),
         sleep=lambda s: None,
+        errors=error_table(load_connector_spec("opendental-api").rest),
     )
     yield api
     api.close()

@@ -1,4 +1,4 @@
-"""Map failures to the exit codes other tools rely on (DESIGN.md)."""
+"""Map failures to the exit codes other tools rely on: each kind of failure (pms_bridge.errors) has one."""
 
 from __future__ import annotations
 
@@ -13,17 +13,18 @@ from rich.console import Console
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from pms_bridge.config import ConfigError
 from pms_bridge.connectors import ConnectorSpecError, SourceUnavailable
 from pms_bridge.connectors.api_client import ApiConfigError
+from pms_bridge.errors import ErrorKind, kind_of, register
 from pms_bridge.mapping import MappingError
-from pms_bridge.pipeline import UnsupportedConnector
-from pms_bridge.store import StoreError
 
-EXIT_CONFIG = 2
-EXIT_SOURCE = 3
-
+EXIT_PARTIAL = ErrorKind.SKIPPED.exit_code  # a run that skipped items or resources
 EXIT_CRASH = 1
+
+# The stages' exceptions that do not derive from a kind of pms_bridge.errors yet (their modules should
+# subclass the kind instead; then these lines go).
+register(ErrorKind.CONFIGURATION, MappingError, ConnectorSpecError, ApiConfigError)
+register(ErrorKind.SOURCE, SourceUnavailable)
 
 F = TypeVar("F", bound=Callable[..., Any])
 _err = Console(stderr=True)
@@ -43,13 +44,11 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, TyperException):
             raise  # the command line's own outcomes (exit codes, bad parameters)
-        except (ConfigError, MappingError, ConnectorSpecError, StoreError, UnsupportedConnector, ApiConfigError) as exc:
-            _err.print(f"[red]Configuration problem:[/red] {escape(str(exc))}")
-            raise typer.Exit(EXIT_CONFIG) from None
-        except SourceUnavailable as exc:
-            _err.print(f"[red]Source unreachable:[/red] {escape(str(exc))}")
-            raise typer.Exit(EXIT_SOURCE) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback, no message
+            kind = kind_of(exc)
+            if kind is not None:
+                _err.print(f"[red]{kind.label}:[/red] {escape(str(exc))}")
+                raise typer.Exit(kind.exit_code) from None
             frames = crash_frames(exc)
             log.error("crashed", error_type=type(exc).__name__, frames=frames)
             _err.print(

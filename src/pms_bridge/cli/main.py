@@ -13,8 +13,13 @@ from rich.table import Table
 
 from pms_bridge import __version__
 from pms_bridge.cli.demo import DEMO_AS_OF, prepare_demo
-from pms_bridge.cli.errors import handle_errors
-from pms_bridge.cli.findings import print_catalog, print_counts, print_findings, print_findings_json
+from pms_bridge.cli.errors import EXIT_PARTIAL, handle_errors
+from pms_bridge.cli.findings import (
+    print_catalog,
+    print_counts,
+    print_findings,
+    print_findings_json,
+)
 from pms_bridge.cli.maintenance import audit, purge
 from pms_bridge.cli.summary import print_sync_report, print_unmapped_labels
 from pms_bridge.cli.tasks import print_task_report, tasks_app
@@ -95,7 +100,8 @@ def _print_run(report: SyncReport, cfg: Config) -> None:
         print_counts(out, report.checks)
     if report.tasks is not None:
         print_task_report(out, report.tasks)
-    out.print(f"Result: {'[yellow]PARTIAL[/yellow] (exit code 4)' if report.status == 'partial' else '[green]OK[/green]'}")
+    partial = f"[yellow]PARTIAL[/yellow] (exit code {EXIT_PARTIAL})"
+    out.print(f"Result: {partial if report.status == 'partial' else '[green]OK[/green]'}")
 
 
 @app.command()
@@ -115,7 +121,7 @@ def run(
     cfg = load_config(config)
     report = _sync_with_progress(cfg, as_of, "run")
     _print_run(report, cfg)
-    raise typer.Exit(4 if report.status == "partial" else 0)
+    raise typer.Exit(EXIT_PARTIAL if report.status == "partial" else 0)
 
 
 @app.command()
@@ -147,7 +153,7 @@ def demo(
     out.print(f"Run it again:   pms-bridge run --config {config_path} --as-of {DEMO_AS_OF.isoformat()}", soft_wrap=True)
     out.print(f"Task list:      {output / 'out' / 'tasks.html'}  (open it in a browser)", soft_wrap=True)
     out.print(f"Tasks as JSON:  pms-bridge tasks --config {config_path} --format json", soft_wrap=True)
-    raise typer.Exit(4 if report.status == "partial" else 0)
+    raise typer.Exit(EXIT_PARTIAL if report.status == "partial" else 0)
 
 
 @app.command()

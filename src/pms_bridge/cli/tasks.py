@@ -13,8 +13,14 @@ from rich.table import Table
 from pms_bridge.cli.errors import handle_errors
 from pms_bridge.config import load_config
 from pms_bridge.ledger import STATUSES, Ledger, TaskNotFound
-from pms_bridge.pipeline import TaskReport, list_meta, now_at_practice, stored_patient_names
+from pms_bridge.pipeline import (
+    TaskReport,
+    list_meta,
+    now_at_practice,
+    stored_patient_names,
+)
 from pms_bridge.sinks import render, write_private
+from pms_bridge.sinks.registry import get_sink, one_of, task_list_formats
 from pms_bridge.store import Store
 
 out = Console()
@@ -43,7 +49,9 @@ def _open(config: Path) -> tuple[object, Store]:
 def export(
     ctx: typer.Context,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="The practice's TOML config file.")] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="json, csv or html.")] = "json",
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help=f"{one_of(task_list_formats(), str)}.")
+    ] = "json",
     status: Annotated[
         str, typer.Option(help="open, resolved, dismissed, expired, or all.")
     ] = "open",
@@ -59,14 +67,15 @@ def export(
         return
     if config is None:
         raise typer.BadParameter("give the practice's config file", param_hint="--config")
-    if output_format not in ("json", "csv", "html"):
-        raise typer.BadParameter("use json, csv or html", param_hint="--format")
+    if output_format not in task_list_formats():
+        raise typer.BadParameter(f"use {one_of(task_list_formats(), str)}", param_hint="--format")
     if status != "all" and status not in STATUSES:
         raise typer.BadParameter(f"use all or one of {', '.join(STATUSES)}", param_hint="--status")
     cfg, store = _open(config)
     try:
         tasks = Ledger(store).tasks(None if status == "all" else [status], role)
-        names = stored_patient_names(store) if output_format == "html" else {}
+        shows_names = getattr(get_sink(output_format), "shows_patient_names", False)
+        names = stored_patient_names(store) if shows_names else {}
         text = render(output_format, tasks, list_meta(cfg, store, names, now_at_practice(cfg)))  # type: ignore[arg-type]
     finally:
         store.close()

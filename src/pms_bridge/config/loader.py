@@ -4,63 +4,31 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from pms_bridge.config.models import Config
+from pms_bridge.errors import ConfigurationProblem
+from pms_bridge.model.validation import format_validation_errors
 
 
-class ConfigError(Exception):
+class ConfigError(ConfigurationProblem):
     """The config file is missing or invalid (exit code 2)."""
 
 
 _SECRET_WORDS = ("key", "password", "secret", "token")
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
-    """The keys a config section accepts, found by walking the error's location."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        info = current.model_fields.get(str(part))
-        if info is None:
-            return None
-        current = info.annotation
-        args = getattr(current, "__args__", ())
-        if args:  # list[X] / X | None
-            current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [k for k in current.model_fields if k != "base_dir"]
+def _secret_hint(err: ErrorDetails) -> str | None:
+    """A key that looks like a secret gets told where secrets go (its value is never echoed)."""
+    key = str(err["loc"][-1]) if err["loc"] else ""
+    if err["type"] == "extra_forbidden" and any(w in key.lower() for w in _SECRET_WORDS) and not key.endswith("_env"):
+        return (
+            " Never put a secret in the config file: store it in an environment variable "
+            f"(or the OS keyring) and give that variable's name as '{key}_env'."
+        )
     return None
-
-
-def _hint(err: dict[str, Any]) -> str:
-    loc = err["loc"]
-    if err["type"] == "extra_forbidden":
-        key = str(loc[-1])
-        if any(w in key.lower() for w in _SECRET_WORDS) and not key.endswith("_env"):
-            return (
-                " Never put a secret in the config file: store it in an environment variable "
-                f"(or the OS keyring) and give that variable's name as '{key}_env'."
-            )
-        allowed = _allowed_keys(Config, tuple(loc[:-1]))
-        return f" Check the spelling; allowed here: {', '.join(allowed)}." if allowed else " Check the spelling."
-    if err["type"] == "missing":
-        return " Add it."
-    return ""
-
-
-def format_config_errors(path: Path, exc: ValidationError) -> str:
-    lines = [f"{path}: {exc.error_count()} problem(s) in the config"]
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"  - {where}: {msg}.{_hint(err)}".replace("..", "."))
-    return "\n".join(lines)
 
 
 def load_config(path: Path | str) -> Config:
@@ -76,7 +44,8 @@ def load_config(path: Path | str) -> Config:
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(format_config_errors(path, exc)) from None
+        raise ConfigError(format_validation_errors(str(path), exc, model=Config, what=" in the config",
+                                                   hint=_secret_hint)) from None
     _check_rules(path, config)
     return config.model_copy(update={"base_dir": path.resolve().parent})
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError
 
 from pms_bridge.mapping.spec import MappingOverrides
 from pms_bridge.model.practice import Practice, check_timezone, practice_key
-
-
-
+from pms_bridge.model.vocabulary import Role, TaskStatus
 
 
 class _Section(BaseModel):
@@ -133,9 +142,6 @@ class RulesSection(BaseModel):
         """The `[rules.CODE]` settings tables (keyed by rule code or name)."""
         return {key: dict(value) for key, value in (self.model_extra or {}).items()}
 
-    def settings_for(self, code: str) -> dict[str, Any]:
-        return self.tables().get(code, {})
-
 
 class RetentionSection(_Section):
     """How long history is kept; `pms-bridge purge` deletes what is older."""
@@ -152,27 +158,47 @@ class RetentionSection(_Section):
     )
 
 
-FILE_SINKS = ("json", "csv", "html")
-Role = Literal["patient", "scheduling", "treatment", "financial", "clinical"]
-TaskStatusName = Literal["open", "resolved", "dismissed", "expired"]
+TaskStatusName = TaskStatus  # the name sinks import; defined in model.vocabulary
 
 
 class SinkSection(BaseModel):
-    """One destination for tasks; each type's own keys are checked by that sink."""
+    """One destination for tasks: ``type`` names a registered sink (``pms_bridge.sinks.registry``);
+    the other keys are that sink's settings, checked by its settings model when the config loads."""
 
     model_config = ConfigDict(extra="allow")
 
-    type: Literal["json", "csv", "html", "opendental-tasks", "opendental-commlog"]
-    path: Path | None = Field(default=None, description="File to write (json, csv, html sinks).")
-    status: list[TaskStatusName] = Field(
-        default_factory=lambda: ["open"], description="Which tasks the file lists (default: open ones)."
-    )
+    type: str
+    _settings: Any = PrivateAttr(default=None)
 
-    @model_validator(mode="after")
-    def _file_needs_path(self) -> SinkSection:
-        if self.type in FILE_SINKS and self.path is None:
-            raise ValueError(f"a {self.type} sink needs 'path', the file to write")
-        return self
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        from pms_bridge.sinks.registry import one_of, sink_names
+
+        if value not in sink_names():
+            raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": one_of(sink_names())})
+        return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _sink_settings(cls, data: Any, handler: ModelWrapValidatorHandler[SinkSection]) -> SinkSection:
+        section = handler(data)
+        if section._settings is None:
+            from pms_bridge.sinks.registry import validate_settings
+
+            section._settings = validate_settings(section.type, section.model_dump())
+        return section
+
+    @property
+    def settings(self) -> Any:
+        """The table as the sink's settings model validated it."""
+        return self._settings
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        from pms_bridge.sinks.registry import settings_json_schema
+
+        return settings_json_schema(cls.__doc__ or "", handler)
 
 
 class Config(_Section):

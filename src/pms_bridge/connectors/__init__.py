@@ -1,4 +1,10 @@
-"""Connector engine: how rows are fetched from a source (files now, REST APIs next)."""
+"""Connector engine: how rows are fetched from a source, declared per PMS in a connector file.
+
+``kind = "files"``: exported tables (files.py). ``kind = "rest"``: a REST API (rest.py), over one
+HTTP client for connectors and sinks alike (api_client.py: pacing, retries, Retry-After), with the
+file's auth header, paginator and record selector (paging.py) and error table (http_errors.py).
+A PMS whose API is paged JSON with a key header needs a connector file and a mapping file only.
+"""
 
 from pms_bridge.connectors.files import FileConnector, SourceFileError, SourceTable, SourceUnavailable
 from pms_bridge.connectors.spec import ConnectorSpec, ConnectorSpecError, load_connector_spec

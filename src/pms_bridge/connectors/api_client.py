@@ -1,6 +1,8 @@
 """The HTTP client every REST connector and sink uses: pacing, retries that
-honour Retry-After, and a table that sorts failures into "fix the config"
-and "try again later" (after Airbyte's error-handler idea).
+honour Retry-After with a per-call policy (idempotent methods are retried on
+transient failures, a POST is sent once: its caller settles a lost answer),
+and the connector's error table (http_errors) that sorts failures into "fix
+the config", "try again later", "one bad item" and "version too old".
 
 Nothing here logs or raises with credentials or PHI: errors and log events
 name the method, the path (without any query string) and the status, never
@@ -12,9 +14,7 @@ Every request has a timeout.
 from __future__ import annotations
 
 import ipaddress
-import json as jsonlib
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,83 +25,25 @@ import httpx
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from pms_bridge.connectors.files import SourceUnavailable
-from pms_bridge.connectors.opendental_versions import VersionFloor, version_floor
+from pms_bridge.connectors.http_errors import (
+    ApiConfigError,
+    ApiError,
+    ApiItemNotFound,
+    ApiRequestError,
+    ApiUnavailable,
+    ApiVersionTooOld,
+    ErrorTable,
+    TransientHTTPError,
+)
 
 log = structlog.get_logger("pms_bridge.http")
 
 
-class ApiError(Exception):
-    """Base of errors from a PMS API."""
-
-
-class ApiConfigError(ApiError):
-    """The API refused us for a reason retrying cannot fix (keys, permissions, URL): exit code 2."""
-
-
-class ApiRequestError(ApiError):
-    """One request was rejected (a bad parameter for one resource); the rest of the run goes on."""
-
-
-class ApiItemNotFound(ApiRequestError):
-    """404 for one item (a stale PatNum or AptNum, a deleted task): that item's problem, not the office's.
-
-    ``item`` is the kind the API named ("Patient", "Appointment", "Task"), or None when only the
-    path's id says it was one item.
-    """
-
-    def __init__(self, message: str, item: str | None) -> None:
-        self.item = item
-        super().__init__(message)
-
-
-class ApiVersionTooOld(ApiRequestError):
-    """400 because the office runs an Open Dental version older than the call needs.
-
-    ``floor`` is the documented requirement when one covers the call (see opendental_versions).
-    """
-
-    def __init__(self, message: str, floor: VersionFloor | None) -> None:
-        self.floor = floor
-        super().__init__(message)
-
-
-class ApiUnavailable(SourceUnavailable, ApiError):
-    """Still failing after retries (exit code 3)."""
-
-
-class TransientHTTPError(ApiError):
-    def __init__(self, status: int, retry_after: float | None, what: str) -> None:
-        self.status = status
-        self.retry_after = retry_after
-        super().__init__(what)
-
-
-# Status -> what to tell the person who set it up. Anything else 4xx is a request error.
-CONFIG_ERRORS = {
-    401: "the API refused the keys (401): check the developer and customer keys in the environment variables "
-    "(or OS keyring entries) named in [source], and that the customer key has the API permissions this needs",
-    403: "the API refused the request (403): the customer key lacks a permission this needs",
-    404: "the API has no such endpoint (404): check [source] base_url (it ends in /api/v1)",
-    410: "the API retired this method (410): upgrade pms-bridge",
-}
-TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-# Open Dental answers 400 when the office's eConnector is down: that passes.
-TRANSIENT_400_MARKERS = ("econnector", "timed out", "timeout")
-# ... and 400 when the office's version is too old for the call (apiimplementation.html). Its exact
-# wording is not documented, so any 400 that speaks of a version, an upgrade or a missing feature.
-VERSION_400 = re.compile(r"\bversions?\b|\bupgrade|\bnot (?:yet )?(?:available|supported)\b", re.IGNORECASE)
-# "Patient not found." (404 for one item: apitasks.html, apicommlogs.html). A wrong base URL gives
-# an HTML page, an empty body or a "resource not found" from the server: those name no item.
-ITEM_NOT_FOUND = re.compile(r"([A-Za-z]+(?: [A-Za-z]+){0,2})\s+(?:is\s+)?not\s+found\.?", re.IGNORECASE)
-NOT_AN_ITEM = frozenset({"resource", "file", "directory", "page", "endpoint", "method", "route", "url", "path", "api"})
-# Kinds a message may name: anything else in a body (it could be a name) never leaves this module.
-ITEM_KINDS = frozenset({
-    "patient", "appointment", "task", "tasklist", "task list", "commlog", "document", "mount", "sheet", "eform",
-    "claim", "claimproc", "procedure", "procedurelog", "procedurecode", "provider", "referral", "refattach",
-    "definition", "insplan", "inssub", "patplan", "insverify", "carrier", "operatory", "clinic", "user", "userod",
-})
-
+IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
+__all__ = [
+    "ApiClient", "ApiConfigError", "ApiError", "ApiItemNotFound", "ApiRequestError", "ApiUnavailable",
+    "ApiVersionTooOld", "ErrorTable", "Pacer", "RetryPolicy", "TransientHTTPError", "is_loopback",
+]
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 
@@ -120,30 +62,6 @@ def is_loopback(host: str) -> bool:
 def _where(path: str) -> str:
     """The path as messages and logs show it: never a query string (it may carry ids or filters)."""
     return path.split("?", 1)[0].split("#", 1)[0]
-
-
-def _reply_text(response: httpx.Response) -> str:
-    """The start of an error body; Open Dental sends its messages as JSON strings."""
-    text = response.text[:300].strip()
-    if text.startswith('"'):
-        try:
-            decoded = jsonlib.loads(response.text)
-        except ValueError:
-            return text
-        if isinstance(decoded, str):
-            return decoded[:300].strip()
-    return text
-
-
-def _missing_item(text: str) -> tuple[bool, str | None]:
-    """Whether a 404 body says one item is gone, and its kind ("Patient") when it is one we know."""
-    match = ITEM_NOT_FOUND.fullmatch(text)
-    if match is None:
-        return False, None
-    item = " ".join(match.group(1).split())
-    if NOT_AN_ITEM & set(item.lower().split()):
-        return False, None
-    return True, (item if item.lower() in ITEM_KINDS else None)
 
 
 def _retry_after(response: httpx.Response, now: Callable[[], float]) -> float | None:
@@ -202,6 +120,7 @@ class ApiClient:
         sleep: Callable[[float], None] = time.sleep,
         verify: bool = True,
         on_request: Callable[[str, str], None] | None = None,
+        errors: ErrorTable | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         try:
@@ -227,6 +146,7 @@ class ApiClient:
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, verify=verify)
         self.requests = 0  # every attempt, for reports and tests
         self._on_request = on_request  # (method, path) at each attempt's start: metrics, tests
+        self.errors = errors or ErrorTable()
 
     def __repr__(self) -> str:
         return f"ApiClient(host={self.host!r}, verify={self.verify}, requests={self.requests})"
@@ -240,19 +160,37 @@ class ApiClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before attempt ``attempt + 1``: exponential, capped, with jitter."""
+        backoff = min(self.retry.maximum, self.retry.initial * 2 ** (attempt - 1))
+        return backoff * (1 + random.uniform(0, self.retry.jitter))  # noqa: S311 - jitter, not crypto
+
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        backoff = min(self.retry.maximum, self.retry.initial * 2 ** (state.attempt_number - 1))
-        backoff *= 1 + random.uniform(0, self.retry.jitter)  # noqa: S311 - jitter, not crypto
         if isinstance(exc, TransientHTTPError) and exc.retry_after is not None:
             return min(max(exc.retry_after, 0.0), self.retry.maximum)
-        return backoff
+        return self.backoff(state.attempt_number)
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None) -> httpx.Response:
-        """One logical request; transient failures are retried, config failures raised at once."""
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        retry: bool | None = None,
+    ) -> httpx.Response:
+        """One logical request; transient failures are retried, config failures raised at once.
+
+        ``retry`` defaults to the method's idempotence: GET, PUT, DELETE, HEAD and OPTIONS are retried,
+        a POST is sent once (retrying one whose answer was lost would write a second copy).
+        """
+        if retry is None:
+            retry = method.upper() in IDEMPOTENT
+        attempts = self.retry.attempts if retry else 1
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, TransientHTTPError | httpx.TransportError)),
-            stop=stop_after_attempt(self.retry.attempts),
+            stop=stop_after_attempt(attempts),
             wait=self._wait,
             sleep=self._sleep,
             reraise=True,
@@ -263,7 +201,7 @@ class ApiClient:
             kind = exc.status if isinstance(exc, TransientHTTPError) else type(exc).__name__
         # Raised outside the handler: no __context__ chaining the httpx error (and its request) along.
         raise ApiUnavailable(
-            f"{method} {_where(path)} still failing after {self.retry.attempts} attempts ({kind}); "
+            f"{method} {_where(path)} still failing after {attempts} attempts ({kind}); "
             "the office server, its eConnector or the API may be down: the next run will try again"
         )
 
@@ -283,27 +221,9 @@ class ApiClient:
             failed = None
         if failed is not None:  # raised outside the handler, so no __context__ carries the request along
             raise ApiRequestError(f"{method} {where} failed ({failed})")
-        status = response.status_code
-        if status < 400:
+        if response.status_code < 400:
             return response
-        what = f"{method} {where} -> {status}"
-        text = _reply_text(response)
-        if status == 404:
-            # One item gone (a stale PatNum, a task deleted in the PMS): not a wrong base URL.
-            one_item, item = _missing_item(text)
-            if one_item or where.rstrip("/").rsplit("/", 1)[-1].isdigit():
-                raise ApiItemNotFound(f"{what} (no such {(item or 'item').lower()})", item)
-        if status in CONFIG_ERRORS:
-            raise ApiConfigError(f"{CONFIG_ERRORS[status]} ({method} {where})")
-        body = text.lower()
-        if status in TRANSIENT_STATUSES or (status == 400 and any(m in body for m in TRANSIENT_400_MARKERS)):
-            log.info("http.retry", method=method, path=where, status=status)
-            raise TransientHTTPError(status, _retry_after(response, self._clock), what)
-        if status == 400 and VERSION_400.search(text):
-            floor = version_floor(method, where, params, json)
-            raise ApiVersionTooOld(
-                floor.message() if floor else f"{what}: the office's Open Dental version does not support this call; "
-                "upgrade Open Dental",
-                floor,
-            )
-        raise ApiRequestError(what)
+        error = self.errors.error(method, where, response, params, json, _retry_after(response, self._clock))
+        if isinstance(error, TransientHTTPError):
+            log.info("http.retry", method=method, path=where, status=response.status_code)
+        raise error

@@ -85,3 +85,7 @@ def version_floor(
 ) -> VersionFloor | None:
     """The row for a request, or None when no documented floor covers it."""
     return next((f for f in OPEN_DENTAL_VERSION_FLOORS if f.applies(method, path, params, body)), None)
+
+
+# Floor tables a connector file can name (`[rest] version_floors`).
+FLOOR_TABLES = {"opendental": version_floor}

@@ -17,74 +17,64 @@ ids of tables that delete rows are reconciled bucket by bucket.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pms_bridge.connectors.api_client import ApiClient, ApiItemNotFound, ApiRequestError, ApiVersionTooOld
-from pms_bridge.connectors.files import Chunk, SourceFileError
+from pms_bridge.connectors.api_client import (
+    ApiClient,
+    ApiItemNotFound,
+    ApiRequestError,
+    ApiVersionTooOld,
+)
+from pms_bridge.connectors.files import SourceFileError
+from pms_bridge.connectors.http_errors import ErrorRule, ErrorTable
+from pms_bridge.connectors.opendental_versions import FLOOR_TABLES
+from pms_bridge.connectors.paging import OffsetPaginator, RecordSelector, paginator_for
+from pms_bridge.connectors.paging import pages as paged
+from pms_bridge.connectors.rest_table import (
+    RestTable,
+    as_int,
+    cell,
+    read_cursor,
+    read_cursor_key,
+)
 from pms_bridge.connectors.secrets import MissingSecret, read_secret
-from pms_bridge.connectors.spec import ConnectorSpec, QuerySpec, QueryTable, RestResource, RestSpec
+from pms_bridge.connectors.spec import (
+    ConnectorSpec,
+    QuerySpec,
+    QueryTable,
+    RestResource,
+    RestSpec,
+)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def cell(value: Any) -> str:
-    """A JSON value as the text the mapping reads."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return str(value)
+def auth_headers(spec: RestSpec, source: Any, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The auth header the connector declares, built from the secrets the `[source]` keys name.
+
+    Each secret is read from the environment variable a `[source]` key names, else the OS keyring.
+    """
+    auth = spec.auth
+    keys = {}
+    for name, setting in auth.secrets.items():
+        var = source.get(setting) if isinstance(source, Mapping) else getattr(source, setting, None)
+        if not var:
+            raise MissingSecret(f"[source] {setting} is not set: name the environment variable that holds the {name}")
+        keys[name] = read_secret(var, env=env, setting=f"[source] {setting}")
+    return {auth.header: auth.format.format(**keys), "Content-Type": "application/json"}
 
 
-def _cursor_data(value: str | None) -> dict[str, Any]:
-    if not value:
-        return {}
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def read_cursor(value: str | None) -> str | None:
-    """The server time stored by an earlier run (None: first run, or another connector's cursor)."""
-    return _cursor_data(value).get("server_time")
-
-
-def read_cursor_key(value: str | None) -> int | None:
-    """The highest key an earlier run read from a table without a change stamp."""
-    key = _cursor_data(value).get("after_key")
-    return key if isinstance(key, int) and not isinstance(key, bool) else None
-
-
-def _as_int(value: Any) -> int | None:
-    """An id or a SUM as the query endpoint returns it (number, numeric text, 12.0)."""
-    try:
-        number = Decimal(cell(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return int(number) if number == number.to_integral_value() else None
-
-
-def auth_headers(
-    spec: RestSpec, developer_key_env: str, customer_key_env: str, env: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The auth header built from the keys the named variables hold (environment, then OS keyring)."""
-    keys = {
-        name: read_secret(var, env=env, setting=f"[source] {name}_env")
-        for name, var in (("developer_key", developer_key_env), ("customer_key", customer_key_env))
-    }
-    return {spec.auth_header: spec.auth_format.format(**keys), "Content-Type": "application/json"}
+def error_table(spec: RestSpec) -> ErrorTable:
+    """The connector's declared error rules (then generic HTTP ones) and its PMS's version floors."""
+    rules = tuple(
+        ErrorRule(tuple(e.status), e.action, e.body, e.path, e.message,
+                  frozenset(k.lower() for k in e.item_kinds), frozenset(w.lower() for w in e.not_items))
+        for e in spec.errors
+    )
+    return ErrorTable(rules, FLOOR_TABLES[spec.version_floors]) if spec.version_floors else ErrorTable(rules)
 
 
 def make_client(spec: ConnectorSpec, source: Any, env: Mapping[str, str] | None = None, **http: Any) -> ApiClient:
@@ -94,90 +84,12 @@ def make_client(spec: ConnectorSpec, source: Any, env: Mapping[str, str] | None 
     accepts only for a loopback base URL.
     """
     assert spec.rest is not None
-    mode = spec.rest.modes[source.mode or "cloud"]
+    mode = spec.rest.modes[getattr(source, "mode", None) or next(iter(spec.rest.modes))]
     interval = source.min_request_interval if source.min_request_interval is not None else mode.min_request_interval
-    headers = auth_headers(spec.rest, source.developer_key_env, source.customer_key_env, env)
+    headers = auth_headers(spec.rest, source, env)
     http.setdefault("verify", not getattr(source, "insecure_local_tls", False))
+    http.setdefault("errors", error_table(spec.rest))
     return ApiClient(source.base_url or mode.base_url, headers, min_interval=interval, timeout=source.timeout, **http)
-
-
-@dataclass
-class RestTable:
-    """One resource's rows, fetched lazily page by page."""
-
-    source: str
-    pages: Iterator[list[dict[str, Any]]]
-    batch_rows: int
-    old_cursor: str | None
-    new_cursor: str | None = None
-    server_time_field: str | None = None
-    change_field: str | None = None  # where rows carry no server time: the newest change stamp seen
-    key_field: str | None = None  # a table without a change stamp: the highest key read is the cursor
-    # What the rows are the whole of, so that stored rows they lack were deleted in the PMS:
-    complete: bool = False  # the source's whole table or list
-    patients: list[str] | None = None  # the whole lists of these patients (per-patient endpoints)
-    _newest_change: str | None = field(default=None, repr=False)
-    _highest_key: int | None = field(default=None, repr=False)
-    _first: list[dict[str, Any]] | None = field(default=None, repr=False)
-    _header: list[str] | None = field(default=None, repr=False)
-
-    def _peek(self) -> list[dict[str, Any]]:
-        if self._first is None:
-            self._first = []
-            for page in self.pages:  # the first non-empty page fixes the header
-                if page:
-                    self._first = page
-                    break
-        return self._first
-
-    def header(self) -> list[str]:
-        if self._header is None:
-            first = self._peek()
-            self._header = list(first[0]) if first else []
-        return self._header
-
-    def chunks(self) -> Iterator[Chunk]:
-        header = self.header()
-        line = 0
-        batch: Chunk = []
-        for page in self._all_pages():
-            for row in page:
-                line += 1
-                if not isinstance(row, dict):
-                    batch.append((line, ["<not an object>"]))  # quarantined: wrong width
-                    continue
-                self._note_time(row)
-                batch.append((line, [cell(row.get(col)) for col in header]))
-                if len(batch) >= self.batch_rows:
-                    yield batch
-                    batch = []
-        if batch:
-            yield batch
-
-    def _all_pages(self) -> Iterator[list[dict[str, Any]]]:
-        first = self._peek()
-        if first:
-            yield first
-            yield from self.pages
-
-    def _note_time(self, row: dict[str, Any]) -> None:
-        if self.new_cursor is None and self.server_time_field and row.get(self.server_time_field):
-            self.new_cursor = str(row[self.server_time_field])
-        stamp = row.get(self.change_field) if self.change_field else None
-        if isinstance(stamp, str) and stamp and (self._newest_change is None or stamp > self._newest_change):
-            self._newest_change = stamp
-        if self.key_field:
-            key = _as_int(row.get(self.key_field))
-            if key is not None and (self._highest_key is None or key > self._highest_key):
-                self._highest_key = key
-
-    def fingerprint(self) -> str:
-        """The cursor to store once this resource's rows are stored."""
-        if self.key_field:
-            keys = [k for k in (self._highest_key, read_cursor_key(self.old_cursor)) if k is not None]
-            return json.dumps({"server_time": None, "after_key": max(keys) if keys else None})
-        since = self.new_cursor or self._newest_change or read_cursor(self.old_cursor)
-        return json.dumps({"server_time": since}) if since else json.dumps({"server_time": None})
 
 
 def _table_added_in(pages: Iterator[list[dict[str, Any]]], table: str, version: str) -> Iterator[list[dict[str, Any]]]:
@@ -222,37 +134,14 @@ class RestConnector:
         moment = datetime.strptime(stamp, self.rest.time_format) - timedelta(seconds=self.rest.cursor_overlap_seconds)
         return moment.strftime(self.rest.time_format)
 
-    @staticmethod
-    def _offset_pages(
-        fetch: Callable[[int], list[dict[str, Any]]], page_size: int, what: str
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Pages from offset 0 until a short page; a page equal to the one before is an error."""
-        offset, previous = 0, None
-        while True:
-            page = fetch(offset)
-            if page and page == previous:
-                raise SourceFileError(f"{what}: the page at offset {offset} repeats the previous one")
-            yield page
-            if len(page) < page_size:
-                return
-            offset, previous = offset + len(page), page
-
     def _get_pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        def fetch(offset: int) -> list[dict[str, Any]]:
-            query = {**params, self.rest.limit_param: self.page_size, self.rest.offset_param: offset}
-            return self._json_list(self.client.request("GET", path, params=query), f"GET {path}", offset)
+        paging = self.rest.paging
 
-        return self._offset_pages(fetch, self.page_size, f"GET {path}")
+        def fetch(page: dict[str, Any]) -> Any:
+            return self.client.request("GET", path, params={**params, **page}).json()
 
-    @staticmethod
-    def _json_list(response: Any, what: str, offset: int) -> list[dict[str, Any]]:
-        try:
-            data = response.json()
-        except ValueError:
-            raise SourceFileError(f"{what}: the page at offset {offset} is not JSON") from None
-        if not isinstance(data, list):
-            raise SourceFileError(f"{what}: the page at offset {offset} is not a list of rows")
-        return data
+        paginator = paginator_for(paging.kind, self.page_size, paging)
+        return paged(fetch, paginator, RecordSelector(paging.records), f"GET {path}")
 
     # --------------------------------------------------------------- resources
 
@@ -402,7 +291,7 @@ class RestConnector:
         sql += f" ORDER BY {table.pk}"
         server_now = None
         if table.incremental:  # the server's clock before the read: the next run's starting point
-            now = self._query_rows(query, query.now_sql, 0)
+            now = self._query_rows(query, query.now_sql)
             server_now = self._server_time(next(iter(now[0].values()))) if now and now[0] else None
         pages = self._query_pages(query, sql)
         if table.since is not None:
@@ -448,7 +337,7 @@ class RestConnector:
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         if span is not None and span[1] - span[0] <= query.page_size:  # fits a page: list the ids
             sql = f"SELECT {pk} FROM {db_table}{where} ORDER BY {pk}"
-            listed = {_as_int(row.get(pk)) for page in self._query_pages(query, sql) for row in page}
+            listed = {as_int(row.get(pk)) for page in self._query_pages(query, sql) for row in page}
             gone.update(i for i in stored if i not in listed)
             return
         sql = (f"SELECT FLOOR({pk}/{size}) AS b, COUNT(*) AS n, SUM({pk}) AS s FROM {db_table}{where} "
@@ -456,7 +345,7 @@ class RestConnector:
         theirs: dict[int, tuple[int, int]] = {}
         for page in self._query_pages(query, sql):
             for row in page:
-                bucket, count, total = _as_int(row.get("b")), _as_int(row.get("n")), _as_int(row.get("s"))
+                bucket, count, total = as_int(row.get("b")), as_int(row.get("n")), as_int(row.get("s"))
                 if bucket is None or count is None:
                     raise SourceFileError(f"query {db_table}: an id bucket came back malformed")
                 theirs[bucket] = (count, total or 0)
@@ -479,15 +368,18 @@ class RestConnector:
         except ValueError:
             return None
 
-    def _query_rows(self, query: QuerySpec, sql: str, offset: int) -> list[dict[str, Any]]:
-        response = self.client.request(
-            query.method, query.path, params={self.rest.offset_param: offset}, json={query.sql_field: sql}
-        )
-        return self._json_list(response, f"{query.method} {query.path}", offset)
+    def _query_fetch(self, query: QuerySpec, sql: str) -> Callable[[dict[str, Any]], Any]:
+        def fetch(page: dict[str, Any]) -> Any:
+            return self.client.request(query.method, query.path, params=page, json={query.sql_field: sql}).json()
+
+        return fetch
+
+    def _query_rows(self, query: QuerySpec, sql: str) -> list[dict[str, Any]]:
+        """The first page of a query's rows."""
+        return next(self._query_pages(query, sql), [])
 
     def _query_pages(self, query: QuerySpec, sql: str) -> Iterator[list[dict[str, Any]]]:
-        return self._offset_pages(
-            lambda offset: self._query_rows(query, sql, offset), query.page_size, f"{query.method} {query.path}"
-        )
+        paginator = OffsetPaginator(query.page_size, self.rest.paging.offset_param, limit_param=None)
+        return paged(self._query_fetch(query, sql), paginator, RecordSelector(), f"{query.method} {query.path}")
 
 __all__ = ["ApiRequestError", "MissingSecret", "RestConnector", "RestTable", "cell", "make_client", "read_cursor"]

@@ -1,8 +1,17 @@
-"""Declarative connector files (`connectors/*.toml`)."""
+"""Declarative connector files (`connectors/*.toml`, or a path to a file of your own).
+
+A REST connector declares its auth header (``[rest.auth]``: a format naming secrets, each read from
+the environment variable a ``[source]`` key names), its paging (``[rest.paging]``: offset, page
+numbers or a cursor, and where the rows are in the answer), its error table (``[[rest.errors]]``:
+status and body pattern -> config problem, transient, one bad item, version too old) and its
+resources. The engine has no PMS's names in it.
+"""
 
 from __future__ import annotations
 
+import re
 import tomllib
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -63,11 +72,57 @@ class RestWindow(_Spec):
     end_param: str
 
 
-class RestSpec(_Spec):
-    auth_header: str
-    auth_format: str
-    limit_param: str = "Limit"
+class RestAuth(_Spec):
+    """A header built from named secrets: ``format`` names them in braces, e.g. "Bearer {token}"."""
+
+    header: str = "Authorization"
+    format: str
+    secrets: dict[str, str] = Field(
+        description="Secret name in 'format' -> the [source] key naming the environment variable (or keyring "
+        "entry) that holds it, e.g. customer_key = \"customer_key_env\". Secrets never go in a file."
+    )
+
+    @model_validator(mode="after")
+    def _names_secrets(self) -> RestAuth:
+        used = set(re.findall(r"{(\w+)}", self.format))
+        if used != set(self.secrets):
+            raise ValueError(f"auth.format names {sorted(used)} but auth.secrets declares {sorted(self.secrets)}")
+        return self
+
+
+class RestPaging(_Spec):
+    """How a list comes in pages (see connectors.paging): offset/limit, page numbers or a cursor."""
+
+    kind: Literal["offset", "page", "cursor"] = "offset"
+    records: str = Field(default="", description="Where the rows are in the JSON answer: a dotted path; '' = the "
+                         "answer is the list.")
+    limit_param: str | None = "Limit"
     offset_param: str = "Offset"
+    page_param: str = "page"
+    first_page: int = 1
+    cursor_path: str = Field(default="next", description="cursor: the dotted path of the next cursor in the answer.")
+    cursor_param: str = Field(default="cursor", description="cursor: the query parameter that sends it back.")
+
+
+class RestErrorSpec(_Spec):
+    """One row of the connector's error table; rows are tried in order, then generic HTTP rules."""
+
+    status: list[int] = Field(min_length=1)
+    action: Literal["config", "transient", "item", "version", "request"]
+    body: str | None = Field(default=None, description="Regular expression searched in the answer (ignoring case); "
+                             "an item rule's (?P<item>...) group names the item's kind.")
+    path: str | None = Field(default=None, description="Regular expression searched in the request's path.")
+    message: str | None = Field(default=None, description="config: what to fix; version: the fallback message.")
+    item_kinds: list[str] = Field(default_factory=list, description="Kinds a message may name (others could be PHI).")
+    not_items: list[str] = Field(default_factory=list, description="Words that mean the body names no item.")
+
+
+class RestSpec(_Spec):
+    auth: RestAuth
+    paging: RestPaging = Field(default_factory=RestPaging)
+    errors: list[RestErrorSpec] = Field(default_factory=list)
+    version_floors: Literal["opendental"] | None = Field(
+        default=None, description="Known version floors of the PMS's calls (named tables in the engine).")
     server_time_field: str | None = None
     time_format: str = "%Y-%m-%d %H:%M:%S"
     cursor_overlap_seconds: int = Field(default=300, ge=0)
@@ -137,8 +192,15 @@ class ConnectorSpec(_Spec):
     query: QuerySpec | None = None
 
 
-def load_connector_spec(name: str) -> ConnectorSpec:
-    path = shipped_dir("connectors") / f"{name}.toml"
+def load_connector_spec(name: str | Path) -> ConnectorSpec:
+    """A shipped connector by name, or a connector file by path (a PMS of your own)."""
+    text = str(name)
+    if isinstance(name, Path) or text.endswith(".toml"):
+        path = Path(name)
+        if not path.is_file():
+            raise ConnectorSpecError(f"no connector file at {path}")
+    else:
+        path = shipped_dir("connectors") / f"{name}.toml"
     if not path.is_file():
         raise ConnectorSpecError(
             f"no connector file for {name!r}; shipped connectors: {', '.join(shipped_names('connectors'))}"

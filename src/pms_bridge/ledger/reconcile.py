@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pms_bridge.ledger.task import Task
@@ -155,7 +154,3 @@ def reconcile(
             closed = replace(old, status="resolved", resolved_at=as_of, updated_at=as_of)
             update.record(closed, Transition(key, "open", "resolved", "no longer found"), "resolved")
     return update
-
-
-def summarize(update: LedgerUpdate) -> dict[str, Any]:
-    return dict(update.counts)

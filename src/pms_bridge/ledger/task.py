@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
-TaskStatus = Literal["open", "resolved", "dismissed", "expired"]
-STATUSES: tuple[str, ...] = ("open", "resolved", "dismissed", "expired")
+from pms_bridge.model.vocabulary import Role, Severity, TaskStatus
 
 
 @dataclass
@@ -16,8 +15,8 @@ class Task:
     rule: str
     name: str  # the rule's readable name
     status: TaskStatus
-    severity: str
-    role: str  # the coordinator role that works it
+    severity: Severity
+    role: Role  # the coordinator role that works it
     patient_id: str
     appointment_id: str | None
     subject_type: str
@@ -36,7 +35,8 @@ class Task:
     clinic: str | None = None  # the clinic's name in a multi-clinic office (the appointment's, else the patient's)
 
     def to_json(self) -> dict[str, Any]:
-        """The tasks JSON contract (DESIGN.md): ids as strings, dates ISO 8601, no patient names."""
+        """The tasks JSON (a contract other tools read; `pms-bridge schema tasks`): ids as strings, dates ISO
+        8601, no patient names."""
         return {
             "key": self.key,
             "rule": self.rule,

@@ -22,6 +22,7 @@ from pms_bridge.mapping.derive import DERIVATIONS, Unmapped
 from pms_bridge.mapping.errors import FieldError, FileLevelError
 from pms_bridge.mapping.spec import UNMAPPED_KEY, FieldSpec, MappingFile, MapValue, ResourceSpec
 from pms_bridge.model import ENTITIES, Record
+from pms_bridge.model.validation import key_path
 
 Row = Sequence[str]
 Getter = Callable[[Row], Any]
@@ -284,7 +285,7 @@ class BoundResource:
             return model.model_validate(data)
         except ValidationError as exc:
             err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "(row)"
+            field = key_path(err["loc"]) or "(row)"
             reason = "required value is empty" if err["type"] == "missing" else err["msg"]
             raise FieldError(field, reason, self._column_of(field)) from None
 

@@ -6,8 +6,6 @@ types are declared in one place (the model) and every mapping gets them.
 
 from __future__ import annotations
 
-import types
-import typing
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -16,23 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pms_bridge.mapping.spec import Settings
+from pms_bridge.model.types import base_type
 
 Converter = Callable[[Any], Any]
 
 
 class ConversionError(ValueError):
     """The text does not fit the field's type (message names the type, not the value)."""
-
-
-def base_type(annotation: Any) -> Any:
-    """``int | None`` -> int, ``Annotated[date, ...]`` -> date."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return base_type(args[0])
-    if origin is typing.Annotated:
-        return base_type(typing.get_args(annotation)[0])
-    return annotation
 
 
 def _parse_with_formats(text: str, formats: list[str]) -> datetime | None:

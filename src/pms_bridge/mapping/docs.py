@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
-from pms_bridge.mapping.convert import base_type
+from pms_bridge.model.types import base_type
 from pms_bridge.model import ENTITY_TYPES
 
 _TYPE_NAMES = {

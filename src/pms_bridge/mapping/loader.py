@@ -14,6 +14,7 @@ from pms_bridge.mapping.derive import DERIVATIONS, OPTIONAL_INPUTS
 from pms_bridge.mapping.errors import MappingError
 from pms_bridge.mapping.spec import FieldSpec, MappingFile, MappingOverrides
 from pms_bridge.model import ENTITIES
+from pms_bridge.model.validation import format_validation_errors
 from pms_bridge.shipped import shipped_dir, shipped_names
 
 
@@ -66,21 +67,6 @@ def _raw_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return raw
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc if not str(part).startswith("function-after"))
-
-
-def format_validation_error(source: str, exc: ValidationError) -> str:
-    """One line per problem: key path and what is wrong (never the value)."""
-    lines = [f"{source}: {len(exc.errors())} problem(s)"]
-    for err in exc.errors():
-        hint = ""
-        if err["type"] == "extra_forbidden":
-            hint = " (unknown key: check the spelling)"
-        lines.append(f"  - {_key_path(err['loc']) or '(top level)'}: {err['msg']}{hint}")
-    return "\n".join(lines)
-
-
 def load_mapping(
     name_or_path: str,
     overrides: MappingOverrides | None = None,
@@ -93,7 +79,7 @@ def load_mapping(
     try:
         mapping = MappingFile.model_validate(raw)
     except ValidationError as exc:
-        raise MappingError(format_validation_error(f"mapping {path}", exc)) from None
+        raise MappingError(format_validation_errors(f"mapping {path}", exc)) from None
     problems = check_mapping(mapping)
     if problems:
         raise MappingError(f"mapping {path}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems))

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pms_bridge.config import Config, ConfigError
 from pms_bridge.rules import Finding, Snapshot, evaluate, select_rules
+from pms_bridge.pipeline.snapshot import load_snapshot
 from pms_bridge.rules.clinics import UnknownClinic
 from pms_bridge.store import Store
 
@@ -35,7 +36,7 @@ def check_store(config: Config, store: Store, as_of: datetime, unavailable: Iter
     version) is left out: its answer would be wrong, and its open tasks are neither made nor closed.
     """
     try:
-        snapshot = Snapshot.from_store(store, config.practice.clinics)
+        snapshot = load_snapshot(store, config.practice.clinics)
     except UnknownClinic as exc:
         raise ConfigError(str(exc)) from None
     missing = set(unavailable)

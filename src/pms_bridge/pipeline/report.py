@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pms_bridge.pipeline.check import CheckReport
+from pms_bridge.sinks.registry import SinkResult
 from pms_bridge.store import UpsertCounts
 
 
@@ -41,15 +42,6 @@ def unavailable_entities(resources: Iterable[tuple[str | None, str | None]]) -> 
 def unavailable_in(summary: dict[str, Any]) -> set[str]:
     """The unavailable entities a stored run summary records (``pms-bridge check`` between runs)."""
     return unavailable_entities((r.get("entity"), r.get("unavailable")) for r in summary.get("resources", []))
-
-
-@dataclass
-class SinkResult:
-    type: str
-    target: str  # a file path (never a URL with credentials)
-    tasks: int = 0
-    error: str | None = None
-    warning: str | None = None  # needs a person's look, but nothing failed (e.g. the PMS is too old for a feature)
 
 
 @dataclass

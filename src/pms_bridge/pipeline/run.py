@@ -9,17 +9,19 @@ from pms_bridge.config import Config, ConfigError
 from pms_bridge.connectors import ConnectorSpec, FileConnector, load_connector_spec
 from pms_bridge.connectors.api_client import ApiClient
 from pms_bridge.connectors.rest import RestConnector, make_client
-from pms_bridge.ledger import Ledger
 from pms_bridge.mapping import load_mapping
 from pms_bridge.pipeline.check import CheckReport, check_store
 from pms_bridge.pipeline.report import SyncReport, TaskReport, unavailable_in
 from pms_bridge.pipeline.sync import Connector, Progress, sync
-from pms_bridge.pipeline.tasks import list_meta, patient_names, push_to_pms, update_ledger, write_sinks
+from pms_bridge.pipeline.tasks import (
+    list_meta,
+    patient_names,
+    push_to_sinks,
+    update_ledger,
+)
+from pms_bridge.sinks import ListMeta
 from pms_bridge.store import Store
 
-
-class UnsupportedConnector(Exception):
-    """The config asks for something this version cannot do (exit code 2)."""
 
 
 def parse_as_of(text: str, config: Config) -> datetime:
@@ -110,12 +112,13 @@ def _work_tasks(config: Config, store: Store, report: SyncReport, run_id: int, c
     snapshot = report.checks.snapshot
     # With a table that could not be read, a missing finding proves nothing: close no task.
     update = update_ledger(store, report.checks, snapshot, run_id, not report.failed, dict(config.roles))
+    as_of = report.checks.as_of
+
+    def meta() -> ListMeta:
+        return list_meta(config, store, patient_names(snapshot.patients.values()), as_of, sync=report)
+
     # The PMS first: a task a person closed there is dismissed before the lists are written.
-    sinks = push_to_pms(config, store, client, report.checks.as_of, run_id)
-    tasks = Ledger(store).tasks()
-    names = patient_names(snapshot.patients.values())
-    meta = list_meta(config, store, names, report.checks.as_of, sync=report)
-    sinks += write_sinks(config, tasks, meta)
+    sinks, tasks = push_to_sinks(config, store, client, as_of, run_id, meta)
     return TaskReport(update.counts, sum(1 for t in tasks if t.status == "open"), sinks)
 
 

@@ -8,25 +8,33 @@ after all its rows are stored.
 Rows the PMS deleted then leave the snapshot, on the evidence the route has:
 a full export or full list (stored rows it lacks), per-patient lists (a
 fetched patient's stored rows the answer lacks), a deletion list, ids
-reconciled with the table (query route), the upcoming window re-listed. A
-read that failed is never evidence: nothing is removed for that resource.
+reconciled with the table (query route), the upcoming window re-listed
+(deletions.py). A read that failed is never evidence: nothing is removed for
+that resource.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
 
 from pms_bridge.connectors import FileConnector, SourceFileError, SourceUnavailable
-from pms_bridge.connectors.api_client import ApiConfigError, ApiRequestError, ApiVersionTooOld
-from pms_bridge.connectors.rest import read_cursor
-from pms_bridge.mapping import CompiledResource, FieldError, FileLevelError, LookupTables, MappingFile
+from pms_bridge.connectors.api_client import ApiRequestError, ApiVersionTooOld
+from pms_bridge.mapping import (
+    CompiledResource,
+    FieldError,
+    FileLevelError,
+    LookupTables,
+    MappingFile,
+)
 from pms_bridge.mapping.spec import FieldSpec, LookupSpec
 from pms_bridge.model import Record
+from pms_bridge.pipeline.deletions import check_deletions
 from pms_bridge.pipeline.report import ResourceReport, SyncReport
+from pms_bridge.rules import Horizons, horizons
 from pms_bridge.store import QuarantinedRow, Store
 
 log = structlog.get_logger("pms_bridge.sync")
@@ -162,198 +170,32 @@ def _load_resource(
     return present | seen
 
 
-MIN_SUSPICIOUS_REMOVAL = 20
-
-
-# ------------------------------------------------------------------------------------- whose ids
-def _id_prefixes(spec: FieldSpec) -> frozenset[str]:
-    """What the ids a ``source_id`` spec makes start with: '' for a plain column, the prefix of a
-    ``prefixed_id`` ("mount-"), and for any other derivation whatever its inputs can make."""
-    if spec.derive == "prefixed_id":
-        prefix = spec.inputs.get("prefix")
-        return frozenset({"" if prefix is None or prefix.const is None else str(prefix.const)})
-    if spec.derive is None or not spec.inputs:
-        return frozenset({""})
-    return frozenset().union(*(_id_prefixes(sub) for sub in spec.inputs.values()))
-
-
-class _Ids:
-    """The stored ids of an entity that one resource speaks for.
-
-    Several tables may feed one entity (documents and mounts, sheets and eForms); each keeps its ids
-    apart by a prefix ("mount-12"), and one table's list says nothing about another table's ids: a
-    document export without mount 12 does not delete it.
-    """
-
-    def __init__(self, mapping: MappingFile, name: str) -> None:
-        spec = mapping.resources[name]
-        self.entity = spec.entity
-        self.mine = _id_prefixes(spec.field_specs()["source_id"])
-        every = {
-            prefix
-            for other in mapping.resources.values()
-            if other.entity == spec.entity
-            for prefix in _id_prefixes(other.field_specs()["source_id"])
-        }
-        self._prefixes = sorted(every | {""}, key=len, reverse=True)  # the longest match decides
-
-    def owns(self, source_id: str) -> bool:
-        return next(p for p in self._prefixes if source_id.startswith(p)) in self.mine
-
-    def of(self, source_ids: Iterable[str]) -> set[str]:
-        return {i for i in source_ids if self.owns(i)}
-
-    @property
-    def prefix(self) -> str | None:
-        """The one prefix of this resource's ids (None: it makes ids of several kinds)."""
-        return next(iter(self.mine)) if len(self.mine) == 1 else None
-
-    def number(self, source_id: str) -> int | None:
-        """The PMS's own key of a stored id ("mount-12" -> 12)."""
-        prefix = self.prefix
-        if prefix is None or not self.owns(source_id):
-            return None
-        rest = source_id[len(prefix):]
-        return int(rest) if rest.isdigit() else None
-
-
-# ------------------------------------------------------------------------- rows deleted in the PMS
-def _remove(store: Store, ids: _Ids, gone: set[str], entry: ResourceReport, evidence: str) -> None:
-    if not gone:
-        return
-    removed = store.remove(ids.entity, gone)
-    entry.removed += removed
-    log.info("resource.removed", resource=entry.resource, count=removed, evidence=evidence)
-
-
-def _suspicious(gone: set[str], stored: set[str], max_fraction: float) -> bool:
-    return len(gone) > MIN_SUSPICIOUS_REMOVAL and len(gone) > max_fraction * len(stored)
-
-
-def _remove_deleted(
-    store: Store, ids: _Ids, source: str, present: set[str], max_fraction: float, entry: ResourceReport
-) -> None:
-    """A full export (or a full list) is the whole table: stored rows it no longer has were deleted in the PMS.
-
-    A file that would remove a large share of the table is more likely cut short
-    (a failed export job) than a mass deletion, so nothing is removed then. When
-    several tables feed one entity (sheets and eForms are forms, documents and
-    mounts are documents), a file speaks only for the ids of its own table.
-    """
-    entity = ids.entity
-    stored = ids.of(store.stored_ids(entity))
-    gone = stored - present
-    if not gone:
-        return
-    if _suspicious(gone, stored, max_fraction):
-        _refuse_removal(entry, len(gone), len(stored), (
-            f"{source} lacks {len(gone):,} of the {len(stored):,} stored {entity} rows; kept them, since the file "
-            "looks truncated. If they really were deleted, raise [source] max_removal_fraction for one run; "
-            "if your exports hold only changed rows, set [source] export_mode = \"changes\"."
-        ))
-        return
-    _remove(store, ids, gone, entry, "full list")
-
-
-def _refuse_removal(entry: ResourceReport, missing: int, stored: int, why: str) -> None:
-    entry.warning = why
-    log.warning("resource.removal_refused", resource=entry.resource, missing=missing, stored=stored)
-
-
-def _remove_missing_for_patients(
-    store: Store, ids: _Ids, patients: list[str], present: set[str], entry: ResourceReport
-) -> None:
-    """Each fetched patient's answer was that patient's whole list: their stored rows it lacks are gone."""
-    stored = ids.of(store.ids_of_patients(ids.entity, patients))
-    _remove(store, ids, stored - present, entry, "per-patient lists")
-
-
-def _reconcile(
-    connector: Connector, names: list[str], store: Store, ids: _Ids, max_fraction: float, entry: ResourceReport
-) -> None:
-    """Query route: stored ids the table no longer holds (deleted, or soft-deleted) leave the snapshot."""
-    reconciles = getattr(connector, "reconciles", None)
-    if reconciles is None or not reconciles(names):
-        return
-    if ids.prefix is None:
-        log.warning("resource.reconcile_skipped", resource=entry.resource, reason="ids of several kinds")
-        return
-    stored = {number: sid for sid in ids.of(store.stored_ids(ids.entity)) if (number := ids.number(sid)) is not None}
-    numbers = connector.reconcile(names, set(stored)) or set()  # type: ignore[attr-defined]
-    gone = {stored[n] for n in numbers if n in stored}
-    if _suspicious(gone, set(stored.values()), max_fraction):
-        _refuse_removal(entry, len(gone), len(stored), (
-            f"the PMS's {entry.resource} table lacks {len(gone):,} of the {len(stored):,} stored rows; kept them, "
-            "since so many deletions at once look like a wrong answer. If they really were deleted, raise "
-            "[source] max_removal_fraction for one run."
-        ))
-        return
-    _remove(store, ids, gone, entry, "reconciled ids")
-
-
-def _remove_listed_deletions(
-    connector: Connector, names: list[str], store: Store, ids: _Ids, old_cursor: str | None, today: date,
-    entry: ResourceReport,
-) -> None:
-    """Rows the PMS lists as deleted since the last run (Open Dental: histappointment, action Deleted)."""
-    deleted_ids = getattr(connector, "deleted_ids", None)
-    stamp = read_cursor(old_cursor)
-    if deleted_ids is None or not stamp:
-        return  # a first run has nothing stale to remove
-    try:
-        since = date.fromisoformat(stamp[:10])
-    except ValueError:
-        return
-    try:
-        listed = deleted_ids(names, since - timedelta(days=1), max(today, since) + timedelta(days=1))
-    except ApiConfigError as exc:  # an office too old for the list may not know the path at all
-        raise SourceFileError(str(exc)) from None
-    if listed is None:
-        return
-    _remove(store, ids, ids.of(listed) & store.stored_ids(ids.entity), entry, "deletion list")
-
-
-# What the per-patient endpoints are fetched for: the rules' window and lookbacks.
-DETAIL_WINDOW_DAYS = 14
-DETAIL_FIRST_CONTACT_DAYS = 90
-DETAIL_REFERRAL_DAYS = 365
 # Patients a listing hides once deleted (Open Dental: /patients/Simple) are re-checked one by one when
 # open tasks of these rules are about them: a deleted first contact must not stay on the referral list.
 RECHECK_RULES = ("REF",)
 
 
 class _Patients:
-    """The patients whose per-patient details the rules need, computed once when first asked."""
+    """The patients whose per-patient details the rules need, computed once when first asked.
 
-    def __init__(self, store: Store, today: date) -> None:
+    The rules say how far ahead and back they look (``rules.horizons``); by default every rule's
+    defaults.
+    """
+
+    def __init__(self, store: Store, today: date, needs: Horizons | None = None) -> None:
         self.store, self.today = store, today
+        self.needs = needs or horizons()
         self._ids: set[str] | None = None
 
     def __iter__(self) -> Iterator[str]:
         if self._ids is None:
             self._ids = self.store.patients_needing_detail(
                 self.today,
-                self.today + timedelta(days=DETAIL_WINDOW_DAYS),
-                self.today - timedelta(days=DETAIL_FIRST_CONTACT_DAYS),
-                self.today - timedelta(days=DETAIL_REFERRAL_DAYS),
+                self.today + timedelta(days=self.needs.window_days),
+                self.today - timedelta(days=self.needs.first_contact_days),
+                self.today - timedelta(days=self.needs.referral_days),
             )
         return iter(sorted(self._ids))
-
-
-def _remove_deleted_in_window(connector: Connector, store: Store, today: date, entry: ResourceReport) -> None:
-    """Appointments deleted in the PMS vanish from the API: re-list the upcoming window and drop the missing."""
-    window_ids = getattr(connector, "window_ids", None)
-    if window_ids is None:
-        return
-    end = today + timedelta(days=DETAIL_WINDOW_DAYS)
-    listed = window_ids(today, end)
-    if listed is None:
-        return
-    stored = store.scheduled_appointment_ids(today, end)
-    gone = stored - listed
-    if gone:
-        entry.removed += store.remove("appointment", gone)
-        log.info("appointments.removed", count=len(gone))
 
 
 def _recheck(
@@ -381,33 +223,6 @@ def _recheck(
     entry.quarantined += scratch.quarantined
     entry.stored.add(scratch.stored)
     log.info("patients.rechecked", asked=len(wanted), answered=scratch.rows_read, changed=scratch.stored.updated)
-
-
-def _check_deletions(
-    connector: Connector,
-    mapping: MappingFile,
-    name: str,
-    table: Table,
-    present: set[str],
-    store: Store,
-    old_cursor: str | None,
-    today: date,
-    full_exports: bool,
-    max_removal_fraction: float,
-    entry: ResourceReport,
-) -> None:
-    """Rows the PMS deleted leave the snapshot, on the evidence each route has (never a failed read's)."""
-    ids = _Ids(mapping, name)
-    names = mapping.resource_files(name)
-    if full_exports or getattr(table, "complete", False):
-        _remove_deleted(store, ids, table.source, present, max_removal_fraction, entry)
-    patients = getattr(table, "patients", None)
-    if patients:
-        _remove_missing_for_patients(store, ids, patients, present, entry)
-    _reconcile(connector, names, store, ids, max_removal_fraction, entry)
-    _remove_listed_deletions(connector, names, store, ids, old_cursor, today, entry)
-    if ids.entity == "appointment":
-        _remove_deleted_in_window(connector, store, today, entry)
 
 
 def _open(
@@ -497,7 +312,7 @@ def sync(
             continue  # removes nothing: a failed read is no evidence of deletions
         store.set_cursor(name, table.fingerprint(), run_id)
         try:
-            _check_deletions(connector, mapping, name, table, present, store, old_cursor, today, full_exports,
+            check_deletions(connector, mapping, name, table, present, store, old_cursor, today, full_exports,
                              max_removal_fraction, entry)
             _recheck(connector, mapping.resource_files(name), compiled, lookups, store, run_id, entry)
         except (FileLevelError, SourceFileError, ApiRequestError) as exc:

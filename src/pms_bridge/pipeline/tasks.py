@@ -1,23 +1,21 @@
-"""After the checks: findings into the task ledger, then the task lists out to the sinks."""
+"""After the checks: findings into the task ledger, then the tasks out to the sinks (see sinks.registry)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
-import structlog
-
 from pms_bridge.config import Config
+from pms_bridge.config.models import SinkSection
 from pms_bridge.connectors.api_client import ApiClient
 from pms_bridge.ledger import Ledger, LedgerUpdate, Task, reconcile
 from pms_bridge.model import Patient
 from pms_bridge.pipeline.check import CheckReport
-from pms_bridge.pipeline.report import SinkResult, SyncReport
+from pms_bridge.pipeline.report import SyncReport
 from pms_bridge.rules import Finding, Snapshot
-from pms_bridge.sinks import ListMeta, render, write_private
+from pms_bridge.sinks import ListMeta
+from pms_bridge.sinks.registry import SinkContext, SinkResult, get_sink
 from pms_bridge.store import Store
-
-log = structlog.get_logger("pms_bridge.tasks")
 
 
 def update_ledger(
@@ -95,44 +93,29 @@ def list_meta(
     )
 
 
-PMS_SINKS = ("opendental-tasks", "opendental-commlog")
+def push_to_sinks(
+    config: Config,
+    store: Store,
+    client: ApiClient | None,
+    as_of: datetime,
+    run_id: int,
+    meta: Callable[[], ListMeta],
+) -> tuple[list[SinkResult], list[Task]]:
+    """Each ``[[sinks]]`` table to its registered sink; returns the results and the tasks after the pushes.
 
+    Sinks that write the PMS go first, each given the ledger as the one before it left it: a task
+    a person closed in the PMS is dismissed before the task lists are written. ``meta`` makes the
+    task lists' header (called after the PMS pushes).
+    """
+    chosen = [(index, section, get_sink(section.type)) for index, section in enumerate(config.sinks)]
 
-def push_to_pms(
-    config: Config, store: Store, client: ApiClient | None, now: datetime, run_id: int
-) -> list[SinkResult]:
-    """Tasks into the PMS (Open Dental task lists or commlogs), through the source's API client."""
-    from pms_bridge.sinks.opendental import push_commlogs, push_tasks
+    def context(index: int, section: SinkSection, lists: ListMeta | None = None) -> SinkContext:
+        return SinkContext(config, store, section.settings, index, as_of, run_id, client, lists)
 
-    results = []
-    for index, sink in enumerate(config.sinks):
-        if sink.type not in PMS_SINKS:
-            continue
-        target = f"Open Dental {'task lists' if sink.type == 'opendental-tasks' else 'commlogs'}"
-        if client is None:
-            results.append(SinkResult(sink.type, target, error='needs [source] connector = "opendental-api"'))
-            continue
-        push = push_tasks if sink.type == "opendental-tasks" else push_commlogs
-        pushed = push(client, store, sink, Ledger(store).tasks(), now=now, run_id=run_id, index=index)
-        error = "; ".join(pushed.errors[:5]) if (pushed.failed or pushed.errors) else None
-        warning = "; ".join(pushed.warnings) or None
-        results.append(SinkResult(sink.type, target, pushed.created + pushed.updated + pushed.closed, error, warning))
-    return results
-
-
-def write_sinks(config: Config, tasks: list[Task], meta: ListMeta) -> list[SinkResult]:
-    """Task lists written to files (json, csv, html)."""
-    results = []
-    for sink in config.sinks:
-        if sink.type in PMS_SINKS or sink.path is None:
-            continue
-        path = config.resolve(sink.path)
-        chosen = [t for t in tasks if t.status in sink.status]
-        text = render(sink.type, chosen, meta)
-        try:
-            write_private(path, text)
-            results.append(SinkResult(sink.type, str(path), len(chosen)))
-        except OSError as exc:
-            results.append(SinkResult(sink.type, str(path), error=f"cannot write: {exc.strerror}"))
-            log.warning("sink.failed", sink=sink.type, error=exc.strerror)
-    return results
+    results = [
+        sink.push(Ledger(store).tasks(), context(index, section)) for index, section, sink in chosen if sink.writes_pms
+    ]
+    tasks = Ledger(store).tasks()
+    lists = meta()
+    results += [sink.push(tasks, context(index, section, lists)) for index, section, sink in chosen if not sink.writes_pms]
+    return results, tasks

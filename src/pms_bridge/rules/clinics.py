@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from pms_bridge.errors import ConfigurationProblem
+
 NO_CLINIC = "0"  # records with no clinic (a single-clinic office, or Open Dental's "Headquarters")
 
 
-class UnknownClinic(ValueError):
+class UnknownClinic(ValueError, ConfigurationProblem):
     """A selected clinic matches no clinic in the data."""
 
 

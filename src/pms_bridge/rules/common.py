@@ -26,7 +26,6 @@ class RecencySettings(WindowSettings):
 
 def visit_finding(
     ctx: RuleContext,
-    code: str,
     apt: Appointment,
     title: str,
     detail: str,
@@ -43,7 +42,6 @@ def visit_finding(
     if subject_id is None:
         subject_id = apt.patient_id if subject_type == "patient" else apt.source_id
     return Finding(
-        rule=code,
         subject_type=subject_type,
         subject_id=subject_id,
         patient_id=apt.patient_id,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.finding import Finding
-from pms_bridge.rules.registry import RULES, rule_settings, select_rules
+from pms_bridge.rules.registry import rule_settings, select_rules
 from pms_bridge.rules.snapshot import Snapshot
 
 
@@ -28,16 +29,12 @@ def evaluate(
         for finding in r.check(ctx, configured[r.code]):
             if not snapshot.selects(finding):  # another clinic's appointment or patient
                 continue
-            if finding.severity is None:
-                finding = Finding(**{**finding.__dict__, "severity": r.severity})
-            findings.append(finding)
+            if finding.rule not in ("", r.code):
+                raise AssertionError(f"rule {r.code} made a finding of {finding.rule}")
+            findings.append(replace(finding, rule=r.code, severity=finding.severity or r.severity))
     findings.sort(key=lambda f: (f.due, f.rule, f.subject_type, f.subject_id))
     keys = [f.key for f in findings]
     if len(keys) != len(set(keys)):
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         raise AssertionError(f"rules produced the same task key twice: {dupes[:5]}")
     return findings
-
-
-def role_of(finding: Finding) -> str:
-    return RULES[finding.rule].role

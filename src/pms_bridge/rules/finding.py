@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from pms_bridge.model.vocabulary import Severity
+
 SubjectType = Literal["patient", "appointment", "procedure", "coverage", "referral"]
 
 
@@ -14,7 +16,6 @@ class Finding:
     """A rule's finding. Titles and details name codes, dates and provider
     abbreviations, never patient names (sinks add those where allowed)."""
 
-    rule: str
     subject_type: SubjectType
     subject_id: str
     patient_id: str
@@ -23,7 +24,8 @@ class Finding:
     detail: str
     due: date
     data: dict[str, Any] = field(default_factory=dict)  # structured detail (JSON-able)
-    severity: str | None = None  # None: the rule's default severity
+    severity: Severity | None = None  # None: the rule's default severity
+    rule: str = ""  # the rule's code, filled in by the engine: a rule never spells its own code
 
     @property
     def key(self) -> str:

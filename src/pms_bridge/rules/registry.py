@@ -3,19 +3,21 @@ role and severity, fix hint and settings model (think ruff's rule registry)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pms_bridge.errors import ConfigurationProblem
+from pms_bridge.model.validation import problem_line
+from pms_bridge.model.vocabulary import Role, Severity
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.finding import Finding
 
-Role = Literal["patient", "scheduling", "treatment", "financial", "clinical"]
-Severity = Literal["high", "medium", "low"]
-ROLES: tuple[str, ...] = ("patient", "scheduling", "treatment", "financial", "clinical")
-SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
+# The spans of time a rule reads: "window" is days ahead of today (appointments), "first_contact" and
+# "referral" are days back (first contacts, referrals). Sync fetches per-patient details for their widest.
+Horizon = Literal["window", "first_contact", "referral"]
 
 
 class RuleSettings(BaseModel):
@@ -23,9 +25,35 @@ class RuleSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Which settings (field name) are which horizons, e.g. {"window_days": ("window",)}.
+    horizons: ClassVar[Mapping[str, tuple[Horizon, ...]]] = {}
+
 
 class WindowSettings(RuleSettings):
+    horizons: ClassVar[Mapping[str, tuple[Horizon, ...]]] = {"window_days": ("window",)}
+
     window_days: int = Field(default=14, ge=1, le=90, description="Look at appointments this many days ahead.")
+
+
+@dataclass(frozen=True)
+class Horizons:
+    """The widest window (days ahead) and lookbacks (days back) some rules read."""
+
+    window_days: int = 0
+    first_contact_days: int = 0
+    referral_days: int = 0
+
+
+def horizons(settings: Iterable[RuleSettings] | None = None) -> Horizons:
+    """The widest horizons of these rule settings (default: every rule with its default settings)."""
+    if settings is None:
+        settings = [r.settings() for r in RULES.values()]
+    widest = dict.fromkeys(("window", "first_contact", "referral"), 0)
+    for values in settings:
+        for name, kinds in values.horizons.items():
+            for kind in kinds:
+                widest[kind] = max(widest[kind], getattr(values, name))
+    return Horizons(widest["window"], widest["first_contact"], widest["referral"])
 
 
 Check = Callable[[RuleContext, Any], Iterable[Finding]]
@@ -76,7 +104,7 @@ def rule(
     return register
 
 
-class RuleConfigError(ValueError):
+class RuleConfigError(ValueError, ConfigurationProblem):
     """Invalid rule selection or settings; the message names the config key."""
 
 
@@ -113,7 +141,5 @@ def rule_settings(tables: dict[str, dict[str, Any]]) -> dict[str, RuleSettings]:
         try:
             settings[code] = r.settings(values.get(code))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise RuleConfigError(f"rules.{code}.{where}: {err['msg']}") from None
+            raise RuleConfigError(f"rules.{code}.{problem_line(exc.errors()[0], r.settings_model)}") from None
     return settings

@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pms_bridge.model import (
-    ENTITIES,
     Appointment,
     Claim,
     Coverage,
@@ -92,20 +91,6 @@ class Snapshot:
         if clinics is not None:
             snap.clinic_scope = resolve_clinics(clinics, snap._known_clinics(clinic_rows or {}))
         return snap
-
-    @classmethod
-    def from_store(cls, store: object, clinics: Iterable[str | int] | None = None) -> Snapshot:
-        """Load every stored record of the store's practice (validated again on the way in)."""
-        from pms_bridge.store import Store
-
-        assert isinstance(store, Store)
-
-        def records() -> Iterable[Record]:
-            for entity in ENTITIES:
-                yield from store.records(entity)
-
-        clinic_rows = store.load_references(["clinic"]).get("clinic", {}) if clinics is not None else None
-        return cls.build(records(), store.practice.tz, clinics, clinic_rows)
 
     def _add(self, record: Record) -> None:  # noqa: C901 - one branch per entity
         match record:

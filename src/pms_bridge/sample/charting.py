@@ -18,17 +18,15 @@ from pms_bridge.sample.codes import (
     NEEDS_PA_PREFIXES,
     PA_FMX_PANO,
 )
-from pms_bridge.sample.practice import Practice
-from pms_bridge.sample.records import (
+from pms_bridge.sample.opendental_enums import (
     COMPLETE,
     SCHEDULED,
     SHEET_CONSENT,
     SHEET_MEDICAL_HISTORY,
     SHEET_PATIENT_FORM,
-    Person,
-    Sheet,
-    Visit,
 )
+from pms_bridge.sample.practice import Practice
+from pms_bridge.sample.records import Person, Sheet, Visit
 
 RADIOGRAPH_CATEGORIES = frozenset({"BWs", "FMXs", "Panos"})
 MAX_AGE = 330  # days; safely inside the rules' 12 months

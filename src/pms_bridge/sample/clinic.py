@@ -6,18 +6,19 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pms_bridge.sample.codes import ANTERIORS, CODE_BY_ID, MOLARS, PREMOLARS
-from pms_bridge.sample.practice import Practice
-from pms_bridge.sample.records import (
+from pms_bridge.sample.opendental_enums import (
     BROKEN,
     COMPLETE,
     IMG_PHOTO,
     PLANNED,
+    REF_COMPLETE,
+    REF_CONSULTED,
+    REF_NONE,
+    REF_SCHEDULED,
     REF_TO,
-    Doc,
-    Person,
-    RefLink,
-    Visit,
 )
+from pms_bridge.sample.practice import Practice
+from pms_bridge.sample.records import Doc, Person, RefLink, Visit
 
 EXAM_UNITS = 16  # room reserved for a hygiene visit before its procedures are known
 NP_UNITS = 19
@@ -111,12 +112,12 @@ def refer_out(pr: Practice, referral: int, on: date, prov: int) -> RefLink:
     age = (pr.today - on).days
     link = RefLink(referral, on, REF_TO, prov=prov)
     if age <= 25:
-        link.status = rng.choice((0, 0, 2))
+        link.status = rng.choice((REF_NONE, REF_NONE, REF_SCHEDULED))
         link.stamp = pr.entry_at(on)
         return link
-    link.status = rng.choice((2, 3, 5, 5))
+    link.status = rng.choice((REF_SCHEDULED, REF_CONSULTED, REF_COMPLETE, REF_COMPLETE))
     heard = on + timedelta(days=rng.randint(3, min(age - 1, 25)))
-    if link.status == 5:
+    if link.status == REF_COMPLETE:
         link.done = on + timedelta(days=rng.randint(26, max(26, min(age - 1, 120))))
         heard = link.done
     link.stamp = min(pr.entry_at(heard), pr.now)

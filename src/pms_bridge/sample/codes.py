@@ -1,12 +1,19 @@
 """Reference data of the sample practice: procedure codes, definitions, appointment types.
 
 Descriptions are our own short wording (CDT descriptors are ADA-copyrighted).
-Minutes follow the ranges in shared/reference/insurance_cdt.md section 3.
+Minutes are typical chair times for each code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from pms_bridge.sample.opendental_enums import (
+    DEF_APPT_CONFIRMED,
+    DEF_IMAGE_CATS,
+    DEF_INS_VERIFY_STATUS,
+    DEF_PROVIDER_SPECIALTIES,
+)
 
 
 @dataclass(frozen=True)
@@ -147,20 +154,18 @@ NEEDS_FMX = frozenset({"D4341", "D4342"})
 MOLARS = (2, 3, 14, 15, 18, 19, 30, 31)
 PREMOLARS = (4, 5, 12, 13, 20, 21, 28, 29)
 ANTERIORS = (6, 7, 8, 9, 10, 11, 22, 23, 24, 25, 26, 27)
-QUADRANTS = ("UR", "UL", "LL", "LR")
 
-# Definition rows by category (DefNums are handed out in this order): 2 ApptConfirmed,
-# 18 ImageCats, 35 ProviderSpecialties, 38 InsuranceVerificationStatus. "name=value"
+# Definition rows by category (DefNums are handed out in this order). "name=value"
 # sets ItemValue (image category flags: X chart, P patient picture, T tooth chart);
 # a leading "-" marks a hidden definition.
-# Categories 2 and 38 also hold what a live office's do: the status eConfirm creates
+# ApptConfirmed and InsuranceVerificationStatus also hold what a live office's do: the status eConfirm creates
 # (AppointmentConfirmed), patient-flow states, and Open Dental's verification work-queue states.
 DEFINITIONS: dict[int, str] = {
-    2: "Not Called | Unconfirmed | Left Msg | Appointment Confirmed | Texted | AppointmentConfirmed | Arrived"
+    DEF_APPT_CONFIRMED: "Not Called | Unconfirmed | Left Msg | Appointment Confirmed | Texted | AppointmentConfirmed | Arrived"
        " | Ready to go back | In Treatment Room",
-    18: "BWs=X | FMXs=X | Panos=X | Photos=XP | Patient Info | Tooth Charts=T | -Scanned Misc",
-    35: "General | Hygienist | Endodontics | Orthodontics | Periodontics | Oral Surgery | Pediatric",
-    38: "Verified | Not Verified | Pending | Inactive | Attempted | See Notes | ServiceError",
+    DEF_IMAGE_CATS: "BWs=X | FMXs=X | Panos=X | Photos=XP | Patient Info | Tooth Charts=T | -Scanned Misc",
+    DEF_PROVIDER_SPECIALTIES: "General | Hygienist | Endodontics | Orthodontics | Periodontics | Oral Surgery | Pediatric",
+    DEF_INS_VERIFY_STATUS: "Verified | Not Verified | Pending | Inactive | Attempted | See Notes | ServiceError",
 }
 
 # Preference rows (PrefName, ValueString); ProcTime above is in AppointmentTimeIncrement minutes.

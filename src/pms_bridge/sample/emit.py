@@ -10,30 +10,30 @@ from pms_bridge.sample.codes import (
     TYPE_OF_KIND,
     XRAY_CATEGORY,
 )
-from pms_bridge.sample.practice import Practice
-from pms_bridge.sample.records import (
+from pms_bridge.sample.opendental_enums import (
     BROKEN,
     COMPLETE,
+    DEF_APPT_CONFIRMED,
+    DEF_IMAGE_CATS,
+    DEF_INS_VERIFY_STATUS,
     EFORM_IMPORTED,
-    SHEET_CONSENT,
-    SHEET_MEDICAL_HISTORY,
-    SHEET_PATIENT_FORM,
+    EFORM_TYPE,
     IMG_RADIOGRAPH,
     PLANNED,
     SCHEDULED,
+    SHEET_CONSENT,
+    SHEET_MEDICAL_HISTORY,
+    SHEET_PATIENT_FORM,
     TP,
+    UNSCHED_LIST,
+    VERIFY_PATIENT_ENROLLMENT,
     C,
-    Doc,
-    InsSub,
-    PatCov,
-    Person,
-    Proc,
-    Sheet,
-    Visit,
+    number,
 )
+from pms_bridge.sample.practice import Practice
+from pms_bridge.sample.records import Doc, InsSub, PatCov, Person, Proc, Sheet, Visit
 from pms_bridge.sample.tables import NO_DATE, NO_DATETIME, Money
 
-UNSCHEDULED_LIST = 3  # ApptStatus.UnschedList
 UNSCHEDULED_AFTER_DAYS = 180  # older broken visits, well before any referral or first-contact window
 
 
@@ -106,12 +106,16 @@ def write_person(pr: Practice, person: Person) -> None:
 
 
 # SheetTypeEnum -> EnumEFormType
-EFORM_TYPE = {SHEET_PATIENT_FORM: 0, SHEET_MEDICAL_HISTORY: 1, SHEET_CONSENT: 2}
+EFORM_TYPE_OF_SHEET = {
+    SHEET_PATIENT_FORM: number(EFORM_TYPE, "PatientForm"),
+    SHEET_MEDICAL_HISTORY: number(EFORM_TYPE, "MedicalHistory"),
+    SHEET_CONSENT: number(EFORM_TYPE, "Consent"),
+}
 
 
 def _eform(pr: Practice, person: Person, sheet: Sheet) -> None:
     at = min(sheet.at, pr.now)
-    pr.t.add("eform", EFORM_TYPE[sheet.sheet_type], person.num, at, sheet.description, at, 0, EFORM_IMPORTED)
+    pr.t.add("eform", EFORM_TYPE_OF_SHEET[sheet.sheet_type], person.num, at, sheet.description, at, 0, EFORM_IMPORTED)
 
 
 def _end(visit: Visit) -> datetime:
@@ -166,7 +170,7 @@ def _confirmed(pr: Practice, person: Person, visit: Visit) -> int:
         name = rng.choice(("Unconfirmed", "Not Called", "Left Msg", "Texted"))
     else:
         name = "Not Called"
-    return pr.defs[(2, name)]
+    return pr.defs[(DEF_APPT_CONFIRMED, name)]
 
 
 def _appointment(pr: Practice, person: Person, visit: Visit, prev_end: datetime | None) -> None:
@@ -190,7 +194,7 @@ def _appointment(pr: Practice, person: Person, visit: Visit, prev_end: datetime 
     if status == PLANNED:  # Open Dental keeps planned appointments undated
         start = NO_DATETIME
     elif status == BROKEN and visit.day < pr.today - timedelta(days=UNSCHEDULED_AFTER_DAYS) and person.num % 3 == 0:
-        status, start = UNSCHEDULED_LIST, NO_DATETIME  # an old broken visit sent to the unscheduled list
+        status, start = UNSCHED_LIST, NO_DATETIME  # an old broken visit sent to the unscheduled list
     visit.num = pr.t.add(
         "appointment",
         person.num,
@@ -269,7 +273,7 @@ def _document(pr: Practice, person: Person, doc: Doc, mount_item: int) -> None:
     pr.t.add(
         "document",
         person.num,
-        pr.defs[(18, doc.category)],
+        pr.defs[(DEF_IMAGE_CATS, doc.category)],
         doc.at,
         doc.img_type,
         doc.teeth,
@@ -281,7 +285,7 @@ def _document(pr: Practice, person: Person, doc: Doc, mount_item: int) -> None:
 
 def _mount(pr: Practice, person: Person, doc: Doc) -> None:
     """A series filed as a mount: the mount row, then each image in its own mount item."""
-    mount = pr.t.add("mount", person.num, pr.defs[(18, doc.category)], doc.at, doc.description)
+    mount = pr.t.add("mount", person.num, pr.defs[(DEF_IMAGE_CATS, doc.category)], doc.at, doc.description)
     for order in range(1, MOUNT_IMAGES + 1):
         _document(pr, person, doc, pr.t.add("mountitem", mount, order))
 
@@ -304,11 +308,11 @@ def _coverage(pr: Practice, person: Person, cov: PatCov, visits: list[Visit]) ->
     label = cov.status
     if label == "Verified" and person.num % 4 == 0:  # a re-check under way: the last verification's date stands
         label = ("Attempted", "See Notes", "ServiceError")[person.num % 3]
-    status = pr.defs[(38, label)] if label else 0
+    status = pr.defs[(DEF_INS_VERIFY_STATUS, label)] if label else 0
     edited = (
         datetime.combine(verified, time(9 + rng.randrange(8), rng.randrange(60))) if verified else cov.added
     )
-    pr.t.add("insverify", verified or NO_DATE, 2, cov.num, status, min(edited, pr.now))
+    pr.t.add("insverify", verified or NO_DATE, VERIFY_PATIENT_ENROLLMENT, cov.num, status, min(edited, pr.now))
 
 
 def _share(code: str) -> int:

@@ -18,22 +18,21 @@ from pms_bridge.sample.clinic import (
     units_of,
 )
 from pms_bridge.sample.codes import MOLARS
-from pms_bridge.sample.practice import Practice
-from pms_bridge.sample.records import (
+from pms_bridge.sample.opendental_enums import (
     BROKEN,
+    CHILD,
     COMPLETE,
     IMG_DOCUMENT,
     IMG_RADIOGRAPH,
+    INACTIVE,
     PT_NOTE,
     REF_FROM,
     SCHEDULED,
-    Doc,
-    InsSub,
-    PatCov,
-    Person,
-    RefLink,
-    Visit,
+    SELF,
+    SPOUSE,
 )
+from pms_bridge.sample.practice import Practice
+from pms_bridge.sample.records import Doc, InsSub, PatCov, Person, RefLink, Visit
 
 RECALL = timedelta(days=182)
 
@@ -71,7 +70,7 @@ def household(pr: Practice, budget: int) -> tuple[list[Person], list[InsSub]]:
             person.refs.append(RefLink(source, entry_day, REF_FROM, stamp=entry))
         live(pr, person, new=not established, lapse=lapse, endo=endo)
         if lapse is not None and lapse < pr.today - timedelta(days=540) and rng.random() < 0.5:
-            person.status = 2  # Inactive
+            person.status = INACTIVE
     return members, subs
 
 
@@ -119,8 +118,8 @@ def insure(pr: Practice, head: Person, spouse: Person | None, members: list[Pers
 
 def _relation(person: Person, holder: Person | None, partner: Person | None) -> int:
     if person is holder:
-        return 0
-    return 1 if person is partner else 2
+        return SELF
+    return SPOUSE if person is partner else CHILD
 
 
 def live(pr: Practice, person: Person, *, new: bool, lapse: date | None, endo: bool) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from pms_bridge.sample.opendental_enums import EO, REF_TO
 from pms_bridge.sample.planter import (
     RECALL,
     SRP,
@@ -25,7 +26,7 @@ from pms_bridge.sample.planter import (
     proc_of,
 )
 from pms_bridge.sample.practice import Practice
-from pms_bridge.sample.records import EO, REF_TO, Person, RefLink
+from pms_bridge.sample.records import Person, RefLink
 
 Case = Callable[[Planter], Subject]
 CASES: list[tuple[str, str, Case]] = []

@@ -11,11 +11,9 @@ from pms_bridge.sample import names
 from pms_bridge.sample.clinic import exam_procs, units_of
 from pms_bridge.sample.codes import HYGIENE_KINDS, HYGIENIST_SCOPE
 from pms_bridge.sample.emit import write_person, write_sub
+from pms_bridge.sample.opendental_enums import BROKEN, IMG_RADIOGRAPH, REF_FROM
 from pms_bridge.sample.practice import Practice
 from pms_bridge.sample.records import (
-    BROKEN,
-    IMG_RADIOGRAPH,
-    REF_FROM,
     Doc,
     InsSub,
     PatCov,

@@ -14,7 +14,16 @@ from pms_bridge.sample.codes import (
     PREFERENCES,
     definition_items,
 )
-from pms_bridge.sample.records import COMPLETE, SCHEDULED, Person, Plan, Visit
+from pms_bridge.sample.opendental_enums import (
+    COMPLETE,
+    DEF_INS_VERIFY_STATUS,
+    DEF_PROVIDER_SPECIALTIES,
+    PROV_ACTIVE,
+    SCHEDULED,
+    TP,
+    VERIFY_INSURANCE_BENEFIT,
+)
+from pms_bridge.sample.records import Person, Plan, Visit
 from pms_bridge.sample.schedule import Book
 from pms_bridge.sample.tables import Tables
 
@@ -59,7 +68,7 @@ class Practice:
         for hyg in self.hygienists:  # provider-specific times (proccodenote), the same as the codes' own
             for code in CODES:
                 if code.is_hygiene:
-                    self.t.add("proccodenote", self.code_nums[code.code], hyg, "", code.proc_time, 1)
+                    self.t.add("proccodenote", self.code_nums[code.code], hyg, "", code.proc_time, TP)
         self.carriers = [self._carrier(name, elect) for name, elect in names.CARRIERS]
         self.plans: list[Plan] = []
         self.old_plans: list[Plan] = []
@@ -112,10 +121,10 @@ class Practice:
             abbr,
             last,
             first,
-            self.defs[(35, specialty)],
+            self.defs[(DEF_PROVIDER_SPECIALTIES, specialty)],
             hygienist,
             hidden,
-            0,
+            PROV_ACTIVE,
             self.stamp_before(self.start + timedelta(days=400 if hidden else 0)),
         )
         self.book.add_provider(num, 1 if hygienist or specialty != "General" else 2)
@@ -139,9 +148,9 @@ class Practice:
         self.t.add(
             "insverify",
             verified,
-            1,
+            VERIFY_INSURANCE_BENEFIT,
             plan.num,
-            self.defs[(38, "Verified")],
+            self.defs[(DEF_INS_VERIFY_STATUS, "Verified")],
             datetime.combine(verified, time(10, rng.randrange(60))),
         )
         return plan
@@ -150,7 +159,7 @@ class Practice:
         return self.rng.choices(self.plans, self.plan_weights)[0]
 
     def _referral(self, last: str, first: str, specialty: str, doctor: bool) -> int:
-        spec = self.defs[(35, specialty)] if specialty else 0
+        spec = self.defs[(DEF_PROVIDER_SPECIALTIES, specialty)] if specialty else 0
         title = self.rng.choice(("DDS", "DMD")) if doctor else ""
         return self.t.add(
             "referral", last, first, title, spec, doctor, not doctor, self.stamp_before(self.start)

@@ -6,15 +6,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from pms_bridge.sample.codes import CODE_BY_ID
+from pms_bridge.sample.opendental_enums import (
+    COMPLETE,
+    PATIENT,
+    SHEET_MEDICAL_HISTORY,
+    SHEET_PATIENT_FORM,
+)
 
-# Open Dental enum values used by the sample.
-SCHEDULED, COMPLETE, BROKEN, PLANNED, PT_NOTE = 1, 2, 5, 6, 7  # ApptStatus
-TP, C = 1, 2  # ProcStat
-EO = 4  # ProcStat: existing, charted from another office's records
-REF_TO, REF_FROM = 0, 1  # RefType
-SHEET_CONSENT, SHEET_PATIENT_FORM, SHEET_MEDICAL_HISTORY = 6, 9, 11
-EFORM_IMPORTED = 3  # EnumEFormStatus: filled in by the patient and imported
-IMG_DOCUMENT, IMG_RADIOGRAPH, IMG_PHOTO = 0, 1, 2
+# Sheet descriptions the sample gives its registration and health-history forms.
 REGISTRATION, MEDICAL_HISTORY = "Patient Registration", "Medical History"
 
 
@@ -84,7 +83,7 @@ class RefLink:
     referral: int
     on: date
     ref_type: int
-    status: int = 0
+    status: int = 0  # RefToStatus (opendental_enums.REF_TO_STATUS)
     done: date | None = None
     prov: int = 0
     stamp: datetime | None = None
@@ -115,11 +114,11 @@ class InsSub:
 class PatCov:
     sub: InsSub
     ordinal: int
-    relationship: int  # 0 self, 1 spouse, 2 child
+    relationship: int  # opendental_enums.RELAT: SELF, SPOUSE or CHILD
     added: datetime
     dropped: bool = False  # an old plan: Open Dental deletes the patplan row
     verified: date | None | str = "auto"  # "auto": decided when written
-    status: str | None = "Verified"  # category 38 name, None = no status
+    status: str | None = "Verified"  # a DEF_INS_VERIFY_STATUS definition's name, None = no status
     num: int = 0
 
 
@@ -136,7 +135,7 @@ class Person:
     preferred: str = ""
     phone: str = ""
     email: str = ""
-    status: int = 0
+    status: int = PATIENT  # PatStatus (opendental_enums.PAT_STATUS)
     first_visit_before: date | None = None  # first visit before the exported history
     visits: list[Visit] = field(default_factory=list)
     procs: list[Proc] = field(default_factory=list)

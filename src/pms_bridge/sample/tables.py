@@ -10,7 +10,6 @@ from typing import Any
 
 from pms_bridge.private_files import private_dir, private_open
 
-
 NO_DATE = date(1, 1, 1)
 NO_DATETIME = datetime(1, 1, 1)
 

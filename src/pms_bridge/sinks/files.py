@@ -1,4 +1,8 @@
-"""Task lists written to files: JSON (the contract), CSV, HTML. Files are owner-only."""
+"""Task lists written to files: JSON (the contract), CSV, HTML. Files are owner-only.
+
+The three are sinks (``[[sinks]] type = "json" | "csv" | "html"``, registered in
+``pms_bridge.sinks.shipped``) and the formats of `pms-bridge tasks --format`.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,25 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from pms_bridge.ledger import Task
+from pms_bridge.model.vocabulary import TaskStatus
 from pms_bridge.private_files import private_dir
 from pms_bridge.sinks.meta import ListMeta
+from pms_bridge.sinks.registry import (
+    SinkContext,
+    SinkResult,
+    get_sink,
+    task_list_formats,
+)
+
+log = structlog.get_logger("pms_bridge.sinks.files")
 
 CSV_COLUMNS = [
     "key", "rule", "name", "status", "severity", "role", "assignee", "patient_id", "appointment_id",
@@ -41,13 +59,60 @@ def tasks_html(tasks: list[Task], meta: ListMeta) -> str:
 
 
 def render(fmt: str, tasks: list[Task], meta: ListMeta) -> str:
-    if fmt == "json":
-        return tasks_json(tasks)
-    if fmt == "csv":
-        return tasks_csv(tasks)
-    if fmt == "html":
-        return tasks_html(tasks, meta)
-    raise ValueError(f"unknown task list format {fmt!r}")
+    """The task list in a format of `pms-bridge tasks --format` (a registered task-list sink)."""
+    if fmt not in task_list_formats():
+        raise ValueError(f"unknown task list format {fmt!r}")
+    return get_sink(fmt).render(tasks, meta)  # type: ignore[attr-defined,no-any-return]
+
+
+class FileSinkSettings(BaseModel):
+    """``[[sinks]] type = "json" | "csv" | "html"``: a task list written to a file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    path: Path | None = Field(default=None, description="File to write (relative to the config file).")
+    status: list[TaskStatus] = Field(
+        default_factory=lambda: ["open"], description="Which tasks the file lists (default: open ones)."
+    )
+
+    @model_validator(mode="after")
+    def _needs_path(self) -> FileSinkSettings:
+        if self.path is None:
+            raise ValueError(f"a {self.type} sink needs 'path', the file to write")
+        return self
+
+
+@dataclass(frozen=True)
+class FileSink:
+    """A task list rendered as text and written to an owner-only file."""
+
+    name: str
+    renderer: Callable[[list[Task], ListMeta], str]
+    shows_patient_names: bool = False
+    settings: type[BaseModel] = FileSinkSettings
+    writes_pms: bool = False
+
+    def render(self, tasks: list[Task], meta: ListMeta) -> str:
+        return self.renderer(tasks, meta)
+
+    def push(self, tasks: list[Task], context: SinkContext) -> SinkResult:
+        settings: FileSinkSettings = context.settings
+        assert settings.path is not None and context.meta is not None
+        path = context.config.resolve(settings.path)
+        chosen = [t for t in tasks if t.status in settings.status]
+        text = self.render(chosen, context.meta)
+        try:
+            write_private(path, text)
+        except OSError as exc:
+            log.warning("sink.failed", sink=self.name, error=exc.strerror)
+            return SinkResult(self.name, str(path), error=f"cannot write: {exc.strerror}")
+        return SinkResult(self.name, str(path), len(chosen))
+
+
+JSON_SINK = FileSink("json", lambda tasks, meta: tasks_json(tasks))
+CSV_SINK = FileSink("csv", lambda tasks, meta: tasks_csv(tasks))
+HTML_SINK = FileSink("html", tasks_html, shows_patient_names=True)
 
 
 def write_private(path: Path, text: str) -> None:

@@ -23,11 +23,12 @@ import jinja2
 from markupsafe import Markup
 
 from pms_bridge.ledger.task import Task
+from pms_bridge.model.vocabulary import ROLES, SEVERITIES, TASK_STATUSES
 from pms_bridge.sinks.meta import ListMeta
 
 __all__ = ["ROLE_LABELS", "ROLE_ORDER", "SEVERITY_ORDER", "render_task_list"]
 
-ROLE_ORDER: tuple[str, ...] = ("patient", "scheduling", "treatment", "financial", "clinical")
+ROLE_ORDER: tuple[str, ...] = ROLES
 ROLE_LABELS: dict[str, str] = {
     "patient": "Patient coordinator",
     "scheduling": "Scheduling coordinator",
@@ -35,8 +36,8 @@ ROLE_LABELS: dict[str, str] = {
     "financial": "Financial coordinator",
     "clinical": "Clinical coordinator",
 }
-SEVERITY_ORDER: tuple[str, ...] = ("high", "medium", "low")
-STATUS_ORDER: tuple[str, ...] = ("open", "resolved", "dismissed", "expired")
+SEVERITY_ORDER: tuple[str, ...] = SEVERITIES
+STATUS_ORDER: tuple[str, ...] = TASK_STATUSES
 WARN_SYNC_STATUSES = frozenset({"partial", "failed"})
 
 _TEMPLATE = "tasks.html.j2"

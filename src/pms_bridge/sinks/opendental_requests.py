@@ -1,5 +1,6 @@
 """Requests the Open Dental sinks share: the marker that recognises our copies, ids and
-datetimes as Open Dental writes them, paging, and POSTs that never write a second copy."""
+datetimes as Open Dental writes them, list reads (the shared paginator), and POSTs that never
+write a second copy (the client sends a POST once; a lost answer is settled by the marker)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from pms_bridge.connectors.api_client import ApiClient, ApiRequestError, ApiUnavailable, RetryPolicy
+from pms_bridge.connectors.api_client import ApiClient, ApiRequestError, ApiUnavailable
+from pms_bridge.connectors.files import SourceFileError
+from pms_bridge.connectors.paging import OffsetPaginator, RecordSelector, pages
 from pms_bridge.ledger import Task
 
 PAGE_SIZE = 100  # Open Dental's page (Remote API); the Local API and API Service may return more
+LIST_PAGING = OffsetPaginator(PAGE_SIZE, "Offset", limit_param=None)
 
 _MARKER = re.compile(r"\[pms-bridge ([^\]\r\n]+)\]")
 _OD_DATETIME = "%Y-%m-%d %H:%M:%S"
@@ -57,18 +61,15 @@ def parse_od_datetime(value: Any, tz: ZoneInfo) -> datetime | None:
 
 
 def get_all(client: ApiClient, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every row of a list method, paging with Offset until a short page."""
-    rows: list[dict[str, Any]] = []
-    while True:
-        page_params = dict(params)
-        if rows:
-            page_params["Offset"] = len(rows)
-        page = reply_json(client.request("GET", path, params=page_params))
-        if not isinstance(page, list):
-            raise ApiRequestError(f"GET {path}: the answer is not a list")
-        rows.extend(r for r in page if isinstance(r, dict))
-        if len(page) < PAGE_SIZE:
-            return rows
+    """Every row of a list method (Open Dental's Offset paging: a short page is the last)."""
+    def fetch(page: dict[str, Any]) -> Any:
+        return reply_json(client.request("GET", path, params={**params, **page}))
+
+    try:
+        return [r for rows in pages(fetch, LIST_PAGING, RecordSelector(), f"GET {path}") for r in rows
+                if isinstance(r, dict)]
+    except SourceFileError as exc:
+        raise ApiRequestError(str(exc)) from None
 
 
 def reply_json(response: httpx.Response) -> Any:
@@ -78,16 +79,6 @@ def reply_json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
-
-
-def request_once(client: ApiClient, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
-    """One attempt, no retry: a retried POST whose first answer was lost would write a second copy."""
-    saved = client.retry
-    client.retry = RetryPolicy(attempts=1, initial=saved.initial, maximum=saved.maximum, jitter=saved.jitter)
-    try:
-        return client.request(method, path, json=body)
-    finally:
-        client.retry = saved
 
 
 def create_checked(
@@ -100,7 +91,7 @@ def create_checked(
     attempts = max(1, client.retry.attempts)
     for attempt in range(1, attempts + 1):
         try:
-            row = reply_json(request_once(client, "POST", path, body))
+            row = reply_json(client.request("POST", path, json=body, retry=False))
         except ApiUnavailable:
             found = find()
             if found is not None:
@@ -110,7 +101,7 @@ def create_checked(
                     f"POST {path} still failing after {attempts} attempts; the office server, its eConnector "
                     "or the API may be down: the next run will try again"
                 ) from None
-            client.pacer.sleep(min(client.retry.maximum, client.retry.initial * 2 ** (attempt - 1)))
+            client.pacer.sleep(client.backoff(attempt))
             continue
         if isinstance(row, dict) and od_num(row.get(id_field)):
             return row, False

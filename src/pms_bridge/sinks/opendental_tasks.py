@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 import structlog
 from pydantic import BaseModel
 
-from pms_bridge.config import ConfigError
 from pms_bridge.connectors.api_client import (
     ApiClient,
     ApiConfigError,
@@ -40,6 +37,13 @@ from pms_bridge.connectors.opendental_versions import version_floor
 from pms_bridge.ledger import Ledger, Task, TaskNotFound
 from pms_bridge.sinks.opendental_links import send_linked, task_link
 from pms_bridge.sinks.opendental_outcomes import Calls, PushReport, with_hint
+from pms_bridge.sinks.opendental_remote import (
+    Remote,
+    best_copy,
+    read_back,
+    resolve_task_lists,
+    window_start,
+)
 from pms_bridge.sinks.opendental_requests import (
     create_checked,
     get_all,
@@ -49,92 +53,22 @@ from pms_bridge.sinks.opendental_requests import (
     parse_od_datetime,
     task_text,
 )
-from pms_bridge.sinks.opendental_settings import TaskSinkSettings, parse_settings, sink_table, sink_where
+from pms_bridge.sinks.opendental_settings import (
+    TaskSinkSettings,
+    parse_settings,
+    sink_table,
+    sink_where,
+)
 from pms_bridge.sinks.pushes import PushLedger, PushRecord
 from pms_bridge.store import Store
 
 log = structlog.get_logger("pms_bridge.sinks.opendental")
 
 TASKS_SINK = "opendental-tasks"
-# Clock difference and time zones between us and the office's server: search this much earlier.
-WINDOW_MARGIN = timedelta(days=1)
 NOT_WRITTEN = "not written to Open Dental; the next run tries again"
 NOT_CHANGED = "not changed in Open Dental; the next run tries again"
 
 T = TypeVar("T")
-
-
-def _wall_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-def _window_start(records: Iterable[PushRecord]) -> datetime:
-    """Earliest time a record's remote copy can have been created (GET /tasks defaults to the last 14 days)."""
-    times = [_wall_clock()]
-    for rec in records:
-        times.append(rec.created_at)
-        if rec.remote_created is not None:
-            times.append(rec.remote_created)
-    return min(times) - WINDOW_MARGIN
-
-
-def _best(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Of several copies carrying one marker, the one to keep: not Done first, then the oldest."""
-    if not rows:
-        return None
-    return min(rows, key=lambda r: (str(r.get("TaskStatus")) == "Done", int(od_num(r.get("TaskNum")) or 0)))
-
-
-def resolve_task_lists(client: ApiClient, settings: TaskSinkSettings, where: str) -> dict[str, int]:
-    """Role -> TaskListNum; names are looked up (case-insensitive) in GET /tasklists."""
-    resolved = {role: ref for role, ref in settings.task_lists.items() if isinstance(ref, int)}
-    named = {role: ref for role, ref in settings.task_lists.items() if isinstance(ref, str)}
-    if not named:
-        return resolved
-    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in get_all(client, "/tasklists", {}):
-        if od_num(row.get("TaskListNum")):
-            found[str(row.get("Descript") or "").strip().casefold()].append(row)
-    names = sorted({str(r.get("Descript") or "").strip() for rows in found.values() for r in rows} - {""})
-    for role, name in named.items():
-        rows = found.get(name.strip().casefold(), [])
-        active = [r for r in rows if str(r.get("TaskListStatus") or "Active") != "Archived"]
-        rows = active or rows
-        if not rows:
-            listed = ", ".join(repr(n) for n in names) if names else "none"
-            raise ConfigError(
-                f"{where}.task_lists.{role}: Open Dental has no task list named {name!r} "
-                f"(task lists found: {listed}); give an existing name or its TaskListNum"
-            )
-        if len(rows) > 1:
-            nums = ", ".join(sorted(str(od_num(r.get("TaskListNum"))) for r in rows))
-            raise ConfigError(
-                f"{where}.task_lists.{role}: {len(rows)} Open Dental task lists are named {name!r} "
-                f"(TaskListNum {nums}); give the TaskListNum instead"
-            )
-        resolved[role] = int(od_num(rows[0].get("TaskListNum")) or 0)
-    return resolved
-
-
-@dataclass
-class _Remote:
-    """What Open Dental holds for the watched push records."""
-
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # TaskNum -> task
-    by_marker: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    unread_lists: set[str] = field(default_factory=set)  # lists whose tasks could not be read this run
-    gone: set[str] = field(default_factory=set)  # TaskNums in no task list any more (deleted)
-    unknown: set[str] = field(default_factory=set)  # TaskNums whose fate could not be checked
-
-    def add(self, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            num = od_num(row.get("TaskNum"))
-            if num is None or num in self.rows:
-                continue
-            self.rows[num] = row
-            key = marked_key(row.get("Descript")) or marked_key(row.get("DescriptOverride"))
-            if key:
-                self.by_marker[key].append(row)
 
 
 class _TaskPush:
@@ -173,7 +107,7 @@ class _TaskPush:
             for r in self.records.values()
             if r.key in self.tasks and (r.state != "closed" or self.status[r.key] == "open")
         ]
-        remote = self._read_back(watched)
+        remote = read_back(self.client, self.tz, watched, self.report)
         posts: list[str] = []
         updates: list[tuple[PushRecord, dict[str, Any], bool]] = []
         closes: list[PushRecord] = []
@@ -192,42 +126,10 @@ class _TaskPush:
         if warning:
             self.report.warn(warning)
 
-    def _read_back(self, watched: list[PushRecord]) -> _Remote:
-        """Every task of the lists we wrote to, since the oldest watched push (explicitly: the default is 14 days)."""
-        remote = _Remote()
-        by_list: dict[str, list[PushRecord]] = defaultdict(list)
-        for rec in watched:
-            if rec.target is not None:
-                by_list[rec.target].append(rec)
-        for list_num in sorted(by_list, key=int):
-            params = {
-                "TaskListNum": list_num,
-                "DateTimeOriginal": od_datetime(_window_start(by_list[list_num]), self.tz),
-            }
-            try:
-                remote.add(get_all(self.client, "/tasks", params))
-            except (ApiRequestError, ApiUnavailable) as exc:
-                remote.unread_lists.add(list_num)
-                self.report.errors.append(f"task list {list_num}: {exc}")
-        missing = [
-            r for r in watched if r.remote_id and r.target not in remote.unread_lists and r.remote_id not in remote.rows
-        ]
-        if missing:
-            # Moved to another list, or deleted: one look across all lists tells which.
-            params = {"DateTimeOriginal": od_datetime(_window_start(missing), self.tz)}
-            try:
-                remote.add(get_all(self.client, "/tasks", params))
-                remote.gone = {r.remote_id for r in missing if r.remote_id not in remote.rows}  # type: ignore[misc]
-            except (ApiRequestError, ApiUnavailable) as exc:
-                remote.unknown.update(r.remote_id for r in missing if r.remote_id)
-                self.report.errors.append(f"all task lists: {exc}")
-        remote.unknown.update(r.remote_id for r in watched if r.remote_id and r.target in remote.unread_lists)
-        return remote
-
     def _reconcile(
         self,
         rec: PushRecord,
-        remote: _Remote,
+        remote: Remote,
         posts: list[str],
         updates: list[tuple[PushRecord, dict[str, Any], bool]],
         closes: list[PushRecord],
@@ -239,7 +141,7 @@ class _TaskPush:
                 if is_open:
                     self.calls.fail(key, "could not check Open Dental for an earlier copy; the next run will")
                 return
-            row = _best(remote.by_marker.get(key, []))
+            row = best_copy(remote.by_marker.get(key, []))
             if row is None:
                 if is_open:
                     posts.append(key)
@@ -330,9 +232,9 @@ class _TaskPush:
         self.report.dismissed_from_pms += 1
 
     def _find(self, list_num: int, rec: PushRecord) -> dict[str, Any] | None:
-        params = {"TaskListNum": list_num, "DateTimeOriginal": od_datetime(_window_start([rec]), self.tz)}
+        params = {"TaskListNum": list_num, "DateTimeOriginal": od_datetime(window_start([rec]), self.tz)}
         rows = [r for r in get_all(self.client, "/tasks", params) if marked_key(r.get("Descript")) == rec.key]
-        return _best(rows)
+        return best_copy(rows)
 
     def _post(self, key: str) -> None:
         task = self.tasks[key]

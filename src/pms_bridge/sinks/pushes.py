@@ -13,9 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
-
-from pms_bridge.store import Store, schema
+from pms_bridge.store import Store
 
 PushState = Literal["pending", "sent", "closed"]
 
@@ -45,20 +43,12 @@ class PushLedger:
         self.practice = store.practice.key
 
     def load(self) -> dict[str, PushRecord]:
-        p = schema.pushes
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(
-                select(p).where(p.c.practice == self.practice, p.c.sink == self.sink).order_by(p.c.key)
-            ).all()
-        return {row.key: PushRecord(**{f: row._mapping[f] for f in _FIELDS}) for row in rows}
+        rows = self.store.push_rows(self.sink)
+        return {row["key"]: PushRecord(**{f: row[f] for f in _FIELDS}) for row in rows}
 
     def save(self, record: PushRecord) -> None:
         """Insert or replace one record (its own transaction: it must be durable before the write)."""
-        row = {f: getattr(record, f) for f in _FIELDS}
-        row.update(practice=self.practice, sink=self.sink)
-        self.store._upsert(schema.pushes, [row], ["practice", "sink", "key"])
+        self.store.save_push(self.sink, {f: getattr(record, f) for f in _FIELDS})
 
     def delete(self, key: str) -> None:
-        p = schema.pushes
-        with self.store.engine.begin() as conn:
-            conn.execute(p.delete().where(p.c.practice == self.practice, p.c.sink == self.sink, p.c.key == key))
+        self.store.delete_push(self.sink, key)

@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
+from pms_bridge.errors import ConfigurationProblem
 from pms_bridge.private_files import private_dir
 from pms_bridge.store.schema import SCHEMA_VERSION, SNAPSHOT_TABLES, metadata, schema_info
 
 
-class StoreError(Exception):
+class StoreError(ConfigurationProblem):
     """The store cannot be opened or is from a newer version."""
 
 

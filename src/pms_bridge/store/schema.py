@@ -29,7 +29,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-from pms_bridge.mapping.convert import base_type
+from pms_bridge.model.types import base_type
 from pms_bridge.model import ENTITY_TYPES, Record
 
 # 2: appointments.start may be NULL (planned and unscheduled-list appointments).

@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import Engine, Table, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from pms_bridge.mapping.convert import base_type
+from pms_bridge.model.types import base_type
 from pms_bridge.model import ENTITIES, Practice, Record
 from pms_bridge.store import schema
 from pms_bridge.store.engine import ensure_schema, open_engine
+from pms_bridge.store.ledger_tables import LedgerTables
 
 
 @dataclass
@@ -59,7 +60,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store:
+class Store(LedgerTables):
     """One practice's view of a (possibly shared) store database."""
 
     def __init__(self, engine: Engine, practice: Practice) -> None:

@@ -37,7 +37,7 @@ def new_patient_forms_missing(ctx: RuleContext, settings: WindowSettings) -> Ite
         pid = apt.patient_id
         if not ctx.snapshot.is_new_patient(pid, ctx.today) or completed_forms(ctx, pid, FormKind.REGISTRATION):
             continue
-        yield visit_finding(ctx, "FRM001", apt, "New patient has no registration form",
+        yield visit_finding(ctx, apt, "New patient has no registration form",
                             "no completed registration form on file.", subject_type="patient")
 
 
@@ -62,7 +62,7 @@ def health_history_outdated(ctx: RuleContext, settings: RecencySettings) -> Iter
             continue
         last = done[0].isoformat() if done else None
         yield visit_finding(
-            ctx, "FRM002", apt,
+            ctx, apt,
             f"Health history older than {settings.months} months" if done else "No health history on file",
             f"last health history {last or 'never'}; needs one completed on or after {since.isoformat()}.",
             subject_type="patient", data={"last_completed": last, "since": since.isoformat()},

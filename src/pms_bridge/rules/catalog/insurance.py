@@ -6,9 +6,9 @@ one finding per rule, about the patient's first appointment it concerns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -17,7 +17,7 @@ from pms_bridge.model.enums import VerificationKind, VerificationResult
 from pms_bridge.rules.common import visit_finding
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.finding import Finding
-from pms_bridge.rules.registry import RuleSettings, WindowSettings, rule
+from pms_bridge.rules.registry import Horizon, RuleSettings, WindowSettings, rule
 
 _ORDINALS = {1: "Primary", 2: "Secondary"}
 
@@ -28,10 +28,10 @@ def _plan_label(cov: Coverage) -> str:
     return " / ".join(names) or f"coverage {cov.source_id}"
 
 
-def _coverage_finding(ctx: RuleContext, code: str, cov: Coverage, apt: Appointment, title: str, detail: str,
+def _coverage_finding(ctx: RuleContext, cov: Coverage, apt: Appointment, title: str, detail: str,
                       **data: Any) -> Finding:
     return visit_finding(
-        ctx, code, apt, title,
+        ctx, apt, title,
         f"{_ORDINALS.get(cov.ordinal, f'Coverage #{cov.ordinal}')} {_plan_label(cov)}: {detail}",
         subject_type="coverage", subject_id=cov.source_id,
         data={"ordinal": cov.ordinal, "carrier": cov.carrier_name, "plan": cov.plan_name, **data},
@@ -89,18 +89,20 @@ def insurance_inactive(ctx: RuleContext, settings: WindowSettings) -> Iterator[F
             dated = [(apt, why) for apt in apts if (why := _inactive_on(cov, ctx.local_date(apt.start)))]
             if dated:
                 apt, title = dated[0]
-                yield _coverage_finding(ctx, "INS001", cov, apt, title, "its dates do not cover the visit.",
+                yield _coverage_finding(ctx, cov, apt, title, "its dates do not cover the visit.",
                                         term_date=cov.term_date and cov.term_date.isoformat(),
                                         effective_date=cov.effective_date and cov.effective_date.isoformat())
                 continue
             latest = _latest_eligibility(ctx, cov)
             if latest is not None and latest.result == VerificationResult.INACTIVE:
-                yield _coverage_finding(ctx, "INS001", cov, apts[0], "Latest eligibility check says inactive",
+                yield _coverage_finding(ctx, cov, apts[0], "Latest eligibility check says inactive",
                                         f"eligibility checked {latest.verified_on.isoformat()} came back inactive.",
                                         verified_on=latest.verified_on.isoformat())
 
 
 class INS002Settings(RuleSettings):
+    horizons: ClassVar[Mapping[str, tuple[Horizon, ...]]] = {"days_ahead": ("window",)}
+
     days_ahead: int = Field(default=3, ge=1, le=30,
                             description="Look at patients with an appointment this many days ahead.")
     max_age_days: int = Field(default=30, ge=0, le=365,
@@ -134,7 +136,7 @@ def insurance_not_verified(ctx: RuleContext, settings: INS002Settings) -> Iterat
                 age += (f"; the check of {attempt.verified_on.isoformat()} has status "
                         f"'{attempt.status_label or attempt.result.value}', which no setting maps "
                         "(mapping.maps.verify_result)")
-            yield _coverage_finding(ctx, "INS002", cov, apts[0],
+            yield _coverage_finding(ctx, cov, apts[0],
                                     f"Eligibility not verified in {settings.max_age_days} days",
                                     f"eligibility {age}.", last_verified=last,
                                     last_attempt=attempt.verified_on.isoformat() if attempt else None)
@@ -162,5 +164,5 @@ def insurance_incomplete(ctx: RuleContext, settings: WindowSettings) -> Iterator
                 ) if not (value and value.strip())
             ]
             if missing:
-                yield _coverage_finding(ctx, "INS003", cov, apts[0], f"Coverage lacks {' and '.join(missing)}",
+                yield _coverage_finding(ctx, cov, apts[0], f"Coverage lacks {' and '.join(missing)}",
                                         f"no {', no '.join(missing)} on file.", missing=missing)

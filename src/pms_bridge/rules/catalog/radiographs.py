@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +15,7 @@ from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.dates import months_before
 from pms_bridge.rules.defaults import default_radiograph_needs
 from pms_bridge.rules.finding import Finding
-from pms_bridge.rules.registry import WindowSettings, rule
+from pms_bridge.rules.registry import Horizon, WindowSettings, rule
 from pms_bridge.rules.snapshot import RadiographOnFile
 
 # -- XR --------------------------------------------------------------------------------------
@@ -40,6 +40,8 @@ def _iso(day: date | None) -> str | None:
 
 
 class XR001Settings(RecencySettings):
+    horizons: ClassVar[Mapping[str, tuple[Horizon, ...]]] = {**RecencySettings.horizons, "lookback_days": ("referral",)}
+
     lookback_days: int = Field(default=90, ge=1, le=730,
                                description="A referral in dated this many days before today or later makes the "
                                "patient referred-in.")
@@ -70,7 +72,7 @@ def radiographs_missing(ctx: RuleContext, settings: XR001Settings) -> Iterator[F
         if newest is not None and newest >= since:
             continue
         yield visit_finding(
-            ctx, "XR001", apt,
+            ctx, apt,
             f"No x-rays on file for a {'referred' if referred else 'new'} patient",
             f"newest radiograph {_iso(newest) or 'none'}; needs one taken on or after {since.isoformat()}.",
             subject_type="patient",
@@ -137,5 +139,5 @@ def radiographs_outdated_for_procedure(ctx: RuleContext, settings: XR002Settings
             items = list(unmet.values())
             title = items[0]["text"] + (f" (+{len(items) - 1} more)" if len(items) > 1 else "")
             detail = "; ".join(f"{u['text']} (newest {u['newest'] or 'none'})" for u in items) + "."
-            yield visit_finding(ctx, "XR002", apt, title, detail,
+            yield visit_finding(ctx, apt, title, detail,
                                 data={"unmet": [{k: v for k, v in u.items() if k != "text"} for u in items]})

@@ -11,10 +11,10 @@ after the deadline is REF003, a first visit booked past the deadline is REF002.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -29,7 +29,7 @@ from pms_bridge.rules.common import recent_referral_in
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.dates import not_before
 from pms_bridge.rules.finding import Finding, SubjectType
-from pms_bridge.rules.registry import RuleSettings, rule
+from pms_bridge.rules.registry import Horizon, RuleSettings, rule
 
 GONE = frozenset({PatientStatus.DELETED, PatientStatus.DECEASED, PatientStatus.ARCHIVED, PatientStatus.INACTIVE,
                   PatientStatus.NON_PATIENT})
@@ -39,6 +39,8 @@ MISSED = frozenset({AppointmentStatus.SCHEDULED, AppointmentStatus.BROKEN, Appoi
 
 
 class ReferralSettings(RuleSettings):
+    horizons: ClassVar[Mapping[str, tuple[Horizon, ...]]] = {"lookback_days": ("first_contact", "referral")}
+
     lookback_days: int = Field(default=90, ge=1, le=3650,
                                description="Look at referrals in and first contacts of this many past days.")
     deadline_days: int = Field(default=10, ge=0, le=365,
@@ -52,6 +54,8 @@ class REF001Settings(ReferralSettings):
 
 
 class REF004Settings(RuleSettings):
+    horizons: ClassVar[Mapping[str, tuple[Horizon, ...]]] = {"max_age_days": ("referral",)}
+
     after_days: int = Field(default=30, ge=1, le=365,
                             description="Expect word from the specialist this many days after the referral out.")
     max_age_days: int = Field(default=365, ge=1, le=3650,
@@ -92,10 +96,9 @@ class Case:
     def since(self, ctx: RuleContext) -> str:
         return f"{self.started} {_days((ctx.today - self.start).days)} ago"
 
-    def finding(self, code: str, ctx: RuleContext, apt: Appointment | None, title: str, detail: str,
+    def finding(self, ctx: RuleContext, apt: Appointment | None, title: str, detail: str,
                 due: date, severity: str | None = None, **data: Any) -> Finding:
         return Finding(
-            rule=code,
             subject_type=self.subject_type,
             subject_id=self.subject_id,
             patient_id=self.patient_id,
@@ -161,7 +164,7 @@ def new_patient_not_scheduled(ctx: RuleContext, settings: REF001Settings) -> Ite
         due = case.start + timedelta(days=settings.due_days)
         overdue = ctx.today > due
         yield case.finding(
-            "REF001", ctx, None, f"{case.since(ctx)} and no visit booked",
+            ctx, None, f"{case.since(ctx)} and no visit booked",
             f"nothing booked; {'overdue since' if overdue else 'book by'} {due.isoformat()}.",
             not_before(due, ctx.today), severity="high" if overdue else "medium",
             booking_due=due.isoformat(), overdue=overdue,
@@ -188,7 +191,7 @@ def first_visit_beyond_deadline(ctx: RuleContext, settings: ReferralSettings) ->
             continue
         days = (booked_on - case.start).days
         yield case.finding(
-            "REF002", ctx, case.booked,
+            ctx, case.booked,
             f"First visit booked {_days(days)} after {case.origin} (deadline {settings.deadline_days})",
             f"booked {case.booked.start.astimezone(ctx.tz):%a %b %-d %H:%M}, "
             f"{_days((booked_on - case.deadline).days)} late.",
@@ -214,7 +217,7 @@ def referral_window_missed(ctx: RuleContext, settings: ReferralSettings) -> Iter
         missed = case.missed
         what = (f"the appointment of {ctx.local_date(missed.start).isoformat()} was {missed.status.value} "
                 "and nothing is booked." if missed else "never booked.")
-        yield case.finding("REF003", ctx, missed, f"{case.since(ctx)} and not yet seen", what, ctx.today,
+        yield case.finding(ctx, missed, f"{case.since(ctx)} and not yet seen", what, ctx.today,
                            missed_status=missed.status.value if missed else None)
 
 
@@ -238,7 +241,6 @@ def referral_out_not_completed(ctx: RuleContext, settings: REF004Settings) -> It
         if not settings.after_days <= days <= settings.max_age_days or not _active(ctx, ref.patient_id):
             continue
         yield Finding(
-            rule="REF004",
             subject_type="referral",
             subject_id=ref.source_id,
             patient_id=ref.patient_id,

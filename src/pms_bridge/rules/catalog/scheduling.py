@@ -36,12 +36,12 @@ def _codes_of(ctx: RuleContext, apt: Appointment) -> list[str]:
 
 
 def _finding(
-    ctx: RuleContext, code: str, apt: Appointment, proc: Procedure | None, title: str, detail: str, data: dict[str, Any]
+    ctx: RuleContext, apt: Appointment, proc: Procedure | None, title: str, detail: str, data: dict[str, Any]
 ) -> Finding:
     """A finding about an appointment in the window (or one of its procedures)."""
     if proc is None:
-        return visit_finding(ctx, code, apt, title, detail, data=data)
-    return visit_finding(ctx, code, apt, title, detail, subject_type="procedure", subject_id=proc.source_id, data=data)
+        return visit_finding(ctx, apt, title, detail, data=data)
+    return visit_finding(ctx, apt, title, detail, subject_type="procedure", subject_id=proc.source_id, data=data)
 
 
 # ------------------------------------------------------------------ SCH001
@@ -132,7 +132,7 @@ def procedure_outside_provider_scope(ctx: RuleContext, settings: SCH001Settings)
             details.append(f"hygiene visit booked with {_booked_with(ctx, apt)} only; "
                            f"codes {', '.join(_codes_of(ctx, apt)) or 'none'}")
         yield _finding(
-            ctx, "SCH001", apt, None, title="; ".join(titles), detail="; ".join(details) + ".",
+            ctx, apt, None, title="; ".join(titles), detail="; ".join(details) + ".",
             data={"procedures": _procedure_list(outside), "no_hygienist": no_hygienist,
                   "provider_id": apt.provider_id, "codes": _codes_of(ctx, apt)},
         )
@@ -167,7 +167,7 @@ def procedure_provider_differs(ctx: RuleContext, settings: WindowSettings) -> It
         doers = sorted({_abbr(ctx, prov) for _, prov in differs})  # type: ignore[arg-type]
         codes = ", ".join(p.code for p, _ in differs)
         yield _finding(
-            ctx, "SCH002", apt, None,
+            ctx, apt, None,
             title=f"{codes} {'is' if len(differs) == 1 else 'are'} by {'/'.join(doers)}, "
             f"appointment is with {booked_with}",
             detail=f"charted {charted}; the appointment is booked with {booked_with}.",
@@ -206,7 +206,6 @@ def appointment_without_procedures(ctx: RuleContext, settings: SCH003Settings) -
             continue
         when = ctx.local_date(apt.start)
         yield Finding(
-            rule="SCH003",
             subject_type="appointment",
             subject_id=apt.source_id,
             patient_id=apt.patient_id,
@@ -323,7 +322,7 @@ def appointment_length_mismatch(ctx: RuleContext, settings: SCH004Settings) -> I
         overlap = f" ({shared} min of assistant time shared)" if shared > 0 else ""
         missing = f"; no time known for {', '.join(unknown)}" if unknown else ""
         yield _finding(
-            ctx, "SCH004", apt, None,
+            ctx, apt, None,
             title=f"Booked {apt.minutes} min, expected {bound}{expected} min",
             detail=f"{listed}{overlap}{missing}.",
             data={"booked": apt.minutes, "expected": expected, "too_short": too_short, "codes": codes,
