@@ -7,10 +7,10 @@ import typer
 
 from pms_bridge.cli.errors import handle_errors
 from pms_bridge.config import ConfigError
-from pms_bridge.connectors import ConnectorSpecError, SourceUnavailable
-from pms_bridge.connectors.api_client import ApiConfigError
+from pms_bridge.connectors import ConnectorSpecError, SourceFileError, SourceUnavailable
+from pms_bridge.connectors.api_client import ApiConfigError, ApiRequestError, ApiUnavailable
 from pms_bridge.errors import ErrorKind, ItemSkipped, kind_of
-from pms_bridge.mapping import MappingError
+from pms_bridge.mapping import FileLevelError, MappingError
 from pms_bridge.rules import RuleConfigError
 from pms_bridge.rules.clinics import UnknownClinic
 from pms_bridge.store import StoreError
@@ -34,6 +34,10 @@ def test_the_exit_codes_other_tools_rely_on() -> None:
         (UnknownClinic("x"), ErrorKind.CONFIGURATION),
         (SourceUnavailable("x"), ErrorKind.SOURCE),
         (ItemSkipped("x"), ErrorKind.SKIPPED),
+        (ApiRequestError("x"), ErrorKind.SKIPPED),
+        (SourceFileError("x"), ErrorKind.SKIPPED),
+        (FileLevelError("x"), ErrorKind.SKIPPED),
+        (ApiUnavailable("x"), ErrorKind.SOURCE),
         (KeyError("x"), None),
     ],
 )

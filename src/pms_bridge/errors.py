@@ -50,21 +50,6 @@ class ItemSkipped(PmsBridgeError):
     kind = ErrorKind.SKIPPED
 
 
-# Exceptions of stages that do not derive from a kind yet, registered by the command line.
-_REGISTERED: dict[type[BaseException], ErrorKind] = {}
-
-
-def register(kind: ErrorKind, *classes: type[BaseException]) -> None:
-    """Count these exception classes (and their subclasses) as ``kind``."""
-    for cls in classes:
-        _REGISTERED[cls] = kind
-
-
 def kind_of(exc: BaseException) -> ErrorKind | None:
     """The kind of a failure; None: not one pms-bridge expects (a bug)."""
-    if isinstance(exc, PmsBridgeError):
-        return exc.kind
-    for cls in type(exc).__mro__:
-        if cls in _REGISTERED:
-            return _REGISTERED[cls]
-    return None
+    return exc.kind if isinstance(exc, PmsBridgeError) else None

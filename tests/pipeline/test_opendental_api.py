@@ -274,3 +274,21 @@ def test_flaky_network_gives_the_same_tasks_without_duplicates(export: Path, tmp
     assert report.status == "ok", [s.error for s in report.tasks.sinks]
     assert marker_keys(flaky) == marker_keys(clean)
     assert snapshot(tmp_path / "t-clean.toml") == snapshot(tmp_path / "t-flaky.toml")
+
+
+def test_a_wider_window_reads_details_of_the_patients_it_needs(export: Path, tmp_path: Path, keys: None) -> None:
+    """The per-patient reads follow the practice's own rule settings (rules declare their horizons)."""
+    from pms_bridge.pipeline.run import practice_horizons
+
+    def detail_patients(key: str, extra: str) -> set[str]:
+        fake = FakeOpenDental.from_export(export)
+        with fake.mock():
+            run(write_config(tmp_path, key, extra=extra))
+        return {r.params["PatNum"] for r in fake.requests if r.path == "/sheets"}
+
+    wider = "[rules.REF001]\nlookback_days = 300\n"  # first contacts of 300 days, not 90
+    narrow = detail_patients("narrow", "")
+    wide = detail_patients("wide", wider)
+    assert narrow < wide  # more recent first contacts' forms are read, none fewer
+    needs = practice_horizons(load_config(write_config(tmp_path, "needs", extra=wider)))
+    assert (needs.first_contact_days, needs.window_days) == (300, 14)

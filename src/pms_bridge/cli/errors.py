@@ -13,18 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 from typer.exceptions import TyperException
 
-from pms_bridge.connectors import ConnectorSpecError, SourceUnavailable
-from pms_bridge.connectors.api_client import ApiConfigError
-from pms_bridge.errors import ErrorKind, kind_of, register
-from pms_bridge.mapping import MappingError
+from pms_bridge.errors import ErrorKind, kind_of
 
 EXIT_PARTIAL = ErrorKind.SKIPPED.exit_code  # a run that skipped items or resources
 EXIT_CRASH = 1
-
-# The stages' exceptions that do not derive from a kind of pms_bridge.errors yet (their modules should
-# subclass the kind instead; then these lines go).
-register(ErrorKind.CONFIGURATION, MappingError, ConnectorSpecError, ApiConfigError)
-register(ErrorKind.SOURCE, SourceUnavailable)
 
 F = TypeVar("F", bound=Callable[..., Any])
 _err = Console(stderr=True)

@@ -6,8 +6,17 @@ file's auth header, paginator and record selector (paging.py) and error table (h
 A PMS whose API is paged JSON with a key header needs a connector file and a mapping file only.
 """
 
-from pms_bridge.connectors.files import FileConnector, SourceFileError, SourceTable, SourceUnavailable
-from pms_bridge.connectors.spec import ConnectorSpec, ConnectorSpecError, load_connector_spec
+from pms_bridge.connectors.files import (
+    FileConnector,
+    SourceFileError,
+    SourceTable,
+    SourceUnavailable,
+)
+from pms_bridge.connectors.spec import (
+    ConnectorSpec,
+    ConnectorSpecError,
+    load_connector_spec,
+)
 
 __all__ = [
     "ConnectorSpec",

@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pms_bridge.connectors.spec import ConnectorSpec
+from pms_bridge.errors import ItemSkipped, SourceUnreachable
 
 Chunk = list[tuple[int, list[str]]]  # (line number, cells)
 
 
-class SourceUnavailable(Exception):
+class SourceUnavailable(SourceUnreachable):
     """The source cannot be reached at all (exit code 3)."""
 
 
-class SourceFileError(Exception):
+class SourceFileError(ItemSkipped):
     """A file cannot be read (bad encoding, broken quoting); the rest of the run goes on."""
 
 

@@ -21,6 +21,7 @@ import httpx
 
 from pms_bridge.connectors.files import SourceUnavailable
 from pms_bridge.connectors.opendental_versions import VersionFloor
+from pms_bridge.errors import ConfigurationProblem, ItemSkipped
 
 Action = Literal["config", "transient", "item", "version", "request"]
 
@@ -29,11 +30,11 @@ class ApiError(Exception):
     """Base of errors from a PMS API."""
 
 
-class ApiConfigError(ApiError):
+class ApiConfigError(ApiError, ConfigurationProblem):
     """The API refused us for a reason retrying cannot fix (keys, permissions, URL): exit code 2."""
 
 
-class ApiRequestError(ApiError):
+class ApiRequestError(ApiError, ItemSkipped):
     """One request was rejected (a bad parameter for one resource); the rest of the run goes on."""
 
 

@@ -16,10 +16,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pms_bridge.errors import ConfigurationProblem
+from pms_bridge.model.validation import format_validation_errors
 from pms_bridge.shipped import shipped_dir, shipped_names
 
 
-class ConnectorSpecError(Exception):
+class ConnectorSpecError(ConfigurationProblem):
     """A connector file is missing or invalid."""
 
 
@@ -210,4 +212,4 @@ def load_connector_spec(name: str | Path) -> ConnectorSpec:
     try:
         return ConnectorSpec.model_validate(raw)
     except ValidationError as exc:
-        raise ConnectorSpecError(f"{path}: {exc.error_count()} problem(s): {exc.errors()[0]['loc']}") from None
+        raise ConnectorSpecError(format_validation_errors(f"connector {path}", exc, model=ConnectorSpec)) from None

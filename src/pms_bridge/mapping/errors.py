@@ -3,12 +3,14 @@ columns, never the values in them (a value may be patient data)."""
 
 from __future__ import annotations
 
+from pms_bridge.errors import ConfigurationProblem, ItemSkipped
 
-class MappingError(Exception):
+
+class MappingError(ConfigurationProblem):
     """A mapping file (or a practice's override of it) is invalid."""
 
 
-class FileLevelError(Exception):
+class FileLevelError(ItemSkipped):
     """A whole source file cannot be mapped (missing column, wrong export mode)."""
 
 

@@ -20,7 +20,6 @@ from pms_bridge.connectors.rest import read_cursor
 from pms_bridge.mapping import MappingFile
 from pms_bridge.mapping.spec import FieldSpec
 from pms_bridge.pipeline.report import ResourceReport
-from pms_bridge.rules import horizons
 from pms_bridge.store import Store
 
 if TYPE_CHECKING:
@@ -179,12 +178,14 @@ def _remove_listed_deletions(
     _remove(store, ids, ids.of(listed) & store.stored_ids(ids.entity), entry, "deletion list")
 
 
-def _remove_deleted_in_window(connector: Connector, store: Store, today: date, entry: ResourceReport) -> None:
+def _remove_deleted_in_window(
+    connector: Connector, store: Store, today: date, window_days: int, entry: ResourceReport
+) -> None:
     """Appointments deleted in the PMS vanish from the API: re-list the upcoming window and drop the missing."""
     window_ids = getattr(connector, "window_ids", None)
     if window_ids is None:
         return
-    end = today + timedelta(days=horizons().window_days)
+    end = today + timedelta(days=window_days)
     listed = window_ids(today, end)
     if listed is None:
         return
@@ -207,8 +208,12 @@ def check_deletions(
     full_exports: bool,
     max_removal_fraction: float,
     entry: ResourceReport,
+    window_days: int,
 ) -> None:
-    """Rows the PMS deleted leave the snapshot, on the evidence each route has (never a failed read's)."""
+    """Rows the PMS deleted leave the snapshot, on the evidence each route has (never a failed read's).
+
+    ``window_days``: how far ahead the rules look (the upcoming window re-listed for deleted appointments).
+    """
     ids = _Ids(mapping, name)
     names = mapping.resource_files(name)
     if full_exports or getattr(table, "complete", False):
@@ -219,4 +224,4 @@ def check_deletions(
     _reconcile(connector, names, store, ids, max_removal_fraction, entry)
     _remove_listed_deletions(connector, names, store, ids, old_cursor, today, entry)
     if ids.entity == "appointment":
-        _remove_deleted_in_window(connector, store, today, entry)
+        _remove_deleted_in_window(connector, store, today, window_days, entry)

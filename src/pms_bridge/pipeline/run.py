@@ -19,9 +19,10 @@ from pms_bridge.pipeline.tasks import (
     push_to_sinks,
     update_ledger,
 )
+from pms_bridge.rules import Horizons, horizons
+from pms_bridge.rules.registry import rule_settings, select_rules
 from pms_bridge.sinks import ListMeta
 from pms_bridge.store import Store
-
 
 
 def parse_as_of(text: str, config: Config) -> datetime:
@@ -57,6 +58,12 @@ def _connector(config: Config, spec: ConnectorSpec, http: dict[str, Any]) -> tup
     return RestConnector(spec, client, page_size=config.source.page_size or default_page, route=route), client
 
 
+def practice_horizons(config: Config) -> Horizons:
+    """How far the practice's selected rules, with its own settings, look ahead and back."""
+    settings = rule_settings(config.rules.tables())
+    return horizons(settings[r.code] for r in select_rules(config.rules.select, config.rules.ignore))
+
+
 def run_sync(
     config: Config,
     as_of: datetime | None,
@@ -87,6 +94,7 @@ def run_sync(
                 full_exports=spec.kind == "files" and config.source.export_mode == "full",
                 max_removal_fraction=config.source.max_removal_fraction,
                 today=(as_of or now_at_practice(config)).date(),
+                needs=practice_horizons(config),
             )
             report.as_of = as_of
             if check:

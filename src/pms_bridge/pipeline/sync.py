@@ -21,8 +21,9 @@ from typing import Any, Protocol
 
 import structlog
 
-from pms_bridge.connectors import FileConnector, SourceFileError, SourceUnavailable
-from pms_bridge.connectors.api_client import ApiRequestError, ApiVersionTooOld
+from pms_bridge.connectors import FileConnector, SourceUnavailable
+from pms_bridge.connectors.api_client import ApiVersionTooOld
+from pms_bridge.errors import ItemSkipped
 from pms_bridge.mapping import (
     CompiledResource,
     FieldError,
@@ -96,7 +97,7 @@ def _load_lookups(connector: Connector, mapping: MappingFile, store: Store, repo
             entry.rows_read = len(rows)
             store.save_references(name, rows)
             store.set_cursor(cursor_name, table.fingerprint(), report.run_id)
-        except (FileLevelError, SourceFileError, ApiRequestError) as exc:
+        except ItemSkipped as exc:  # one table or request: the rest of the run goes on
             entry.error = f"{entry.source}: {exc}" if isinstance(exc, FileLevelError) else str(exc)
             log.warning("lookup.failed", lookup=name, source=entry.source)
     return store.load_references(mapping.lookups)
@@ -275,7 +276,11 @@ def sync(
     full_exports: bool = True,
     max_removal_fraction: float = 0.1,
     today: date | None = None,
+    needs: Horizons | None = None,
 ) -> SyncReport:
+    """Sync every resource of ``mapping`` into ``store``. ``needs``: how far the practice's rules look ahead
+    and back (default: every rule at its defaults), which bounds the per-patient reads and the re-listed window."""
+    needs = needs or horizons()
     report = SyncReport(run_id=run_id, mapping=mapping.name, connector=connector_name, started_at=datetime.now(UTC))
     if isinstance(connector, FileConnector) and not any(
         connector.find(mapping.resource_files(name)) for name in mapping.resources
@@ -287,7 +292,7 @@ def sync(
     today = today or datetime.now(store.practice.tz).date()
     lookups = _load_lookups(connector, mapping, store, report)
     tz = store.practice.tz
-    patients = _Patients(store, today)
+    patients = _Patients(store, today, needs)
     for name in mapping.resources:
         compiled = CompiledResource(mapping, name, tz)
         entry = ResourceReport(resource=name, entity=compiled.spec.entity)
@@ -306,16 +311,16 @@ def sync(
             entry.unavailable = str(exc)
             log.warning("resource.unavailable", resource=name, source=entry.source)
             continue
-        except (FileLevelError, SourceFileError, ApiRequestError) as exc:
+        except ItemSkipped as exc:  # one table or request: the rest of the run goes on
             entry.error = str(exc)
             log.warning("resource.failed", resource=name, source=entry.source, rows_read=entry.rows_read)
             continue  # removes nothing: a failed read is no evidence of deletions
         store.set_cursor(name, table.fingerprint(), run_id)
         try:
             check_deletions(connector, mapping, name, table, present, store, old_cursor, today, full_exports,
-                             max_removal_fraction, entry)
+                            max_removal_fraction, entry, needs.window_days)
             _recheck(connector, mapping.resource_files(name), compiled, lookups, store, run_id, entry)
-        except (FileLevelError, SourceFileError, ApiRequestError) as exc:
+        except ItemSkipped as exc:  # one table or request: the rest of the run goes on
             note = (f"could not check for {name} rows deleted in the PMS ({exc}); the rows read are stored, nothing "
                     "was removed on this failed check, and the next run checks again")
             entry.warning = f"{entry.warning} {note}" if entry.warning else note

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pms_bridge.config import ConfigError
-from pms_bridge.config.models import Role
-
-ROLES: tuple[str, ...] = get_args(Role)
+from pms_bridge.model.vocabulary import ROLES, Role
 
 T = TypeVar("T")
 
