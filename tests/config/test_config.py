@@ -184,3 +184,23 @@ def test_the_config_schema_accepts_the_design_example() -> None:
     example["sinks"][0]["paht"] = "x"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(example, Config.model_json_schema())
+
+
+def test_a_connector_file_of_ones_own_and_its_secret_variables(tmp_path: Path) -> None:
+    from pms_bridge.config import ConfigError, load_config
+
+    def load(source: str):  # noqa: ANN202
+        path = tmp_path / "own.toml"
+        path.write_text('[practice]\nname = "Own"\ntimezone = "America/Chicago"\n[source]\n' + source
+                        + '[store]\npath = "own.sqlite"\n', encoding="utf-8")
+        return load_config(path)
+
+    cfg = load('connector = "connectors/acme.toml"\nmapping = "acme.toml"\napi_key_env = "ACME_KEY"\n')
+    assert cfg.connector_name() == str(tmp_path / "connectors" / "acme.toml")
+    assert cfg.source.secret_variable("api_key_env") == "ACME_KEY"
+    with pytest.raises(ConfigError, match=r"source\.api_kye: Extra inputs are not permitted"):
+        load('connector = "acme.toml"\napi_kye = "ACME_KEY"\n')
+    with pytest.raises(ConfigError, match="NAME of an environment variable"):
+        load('connector = "acme.toml"\napi_key_env = "sk-live 123"\n')
+    with pytest.raises(ConfigError, match=r"source\.connector: .*or the path to a connector \.toml"):
+        load('connector = "acme"\n')

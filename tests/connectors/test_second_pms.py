@@ -116,3 +116,25 @@ def test_the_made_up_pms_error_table_and_key_come_from_its_file() -> None:
         assert "wrong-key" not in str(exc.value)
     finally:
         client.close()
+
+
+@respx.mock
+def test_a_practice_config_selects_the_made_up_pms_by_its_files(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an integrator writes: the connector and the mapping as paths, the key's variable by its own name."""
+    from pms_bridge.config import load_config
+    from pms_bridge.pipeline import run_sync
+
+    respx.get(url__startswith=BASE).mock(side_effect=FakeAcme())
+    monkeypatch.setenv("ACME_API_KEY", KEY)
+    config = tmp_path / "acme-practice.toml"
+    config.write_text(
+        '[practice]\nname = "Acme Smiles"\ntimezone = "America/Chicago"\n'
+        f'[source]\nconnector = "{(HERE / "acme-api.toml").as_posix()}"\nmapping = "{(HERE / "acme.toml").as_posix()}"\n'
+        'api_key_env = "ACME_API_KEY"\n[store]\npath = "acme.sqlite"\n', encoding="utf-8")
+    cfg = load_config(config)
+    assert cfg.source.secret_env == {"api_key_env": "ACME_API_KEY"}
+    report = run_sync(cfg, None)
+    assert report.status == "ok" and report.connector == "acme-api"
+    assert {e: n for e, n in report.snapshot_counts.items() if n} == {"provider": 3, "patient": 2, "appointment": 3}
+    assert KEY not in str(report.to_summary())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,8 +65,24 @@ class PracticeSection(_Section):
         return Practice(key=self.key or practice_key(self.name), name=self.name, timezone=self.timezone)
 
 
+SHIPPED_CONNECTORS = ("csv", "opendental-csv", "opendental-api")
+ENV_KEY = re.compile(r"^[a-z][a-z0-9_]*_env$")  # a key naming the environment variable that holds a secret
+
+
+def _check_env_name(value: str | None) -> str | None:
+    if value is not None and not value.replace("_", "").isalnum():
+        raise ValueError("must be the NAME of an environment variable (letters, digits, _), not the key itself")
+    return value
+
+
 class SourceSection(_Section):
-    connector: Literal["csv", "opendental-csv", "opendental-api"]
+    """Where the data comes from. A connector of your own (a `.toml` file, relative to the config) may
+    name its secrets' environment variables with keys of its choosing that end in `_env`."""
+
+    connector: str = Field(
+        description="A shipped connector (csv, opendental-csv, opendental-api) or the path to a connector .toml "
+        "of your own, relative to this file.",
+    )
     mapping: str | None = Field(default=None, description="Shipped mapping name or path to a mapping .toml.")
     path: Path | None = Field(default=None, description="Folder of exported files (csv connectors).")
     base_url: str | None = None
@@ -93,13 +110,48 @@ class SourceSection(_Section):
         description="Turn off TLS certificate checks; accepted only for a loopback base_url (localhost, "
         "127.0.0.0/8, ::1), e.g. a test server. Never for a real office.",
     )
+    secret_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="For a connector file of your own: `<name>_env` keys written in [source] (e.g. "
+        "api_key_env = \"ACME_API_KEY\") name the environment variables of the secrets it declares.",
+    )
+
+    @field_validator("connector")
+    @classmethod
+    def _known_connector(cls, value: str) -> str:
+        if value in SHIPPED_CONNECTORS or value.endswith(".toml"):
+            return value
+        raise ValueError(f"Input should be {', '.join(repr(c) for c in SHIPPED_CONNECTORS)} or the path to a "
+                         "connector .toml of your own")
 
     @field_validator("developer_key_env", "customer_key_env")
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not value.replace("_", "").isalnum():
-            raise ValueError("must be the NAME of an environment variable (letters, digits, _), not the key itself")
-        return value
+        return _check_env_name(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _own_secret_names(cls, data: Any) -> Any:
+        """`<name>_env` keys a connector file of your own declares go to `secret_env` (unknown keys stay errors)."""
+        if not isinstance(data, dict):
+            return data
+        own = {k: v for k, v in data.items() if k not in cls.model_fields and ENV_KEY.match(str(k))}
+        if not own:
+            return data
+        rest = {k: v for k, v in data.items() if k not in own}
+        return {**rest, "secret_env": {**(rest.get("secret_env") or {}), **own}}
+
+    @field_validator("secret_env")
+    @classmethod
+    def _env_names(cls, names: dict[str, str]) -> dict[str, str]:
+        for value in names.values():
+            _check_env_name(value)
+        return names
+
+    def secret_variable(self, key: str) -> str | None:
+        """The environment variable a `[source]` key (e.g. customer_key_env, api_key_env) names."""
+        value = getattr(self, key, None) if key in type(self).model_fields else self.secret_env.get(key)
+        return value if isinstance(value, str) else None
 
     @model_validator(mode="after")
     def _needs(self) -> SourceSection:
@@ -226,6 +278,11 @@ class Config(_Section):
             return self.store.url
         assert self.store.path is not None
         return f"sqlite:///{self.resolve(self.store.path)}"
+
+    def connector_name(self) -> str:
+        """A shipped connector's name, or the path of the practice's own connector file (relative to this file)."""
+        name = self.source.connector
+        return name if name in SHIPPED_CONNECTORS else str(self.resolve(Path(name)))
 
     def source_path(self) -> Path:
         assert self.source.path is not None

@@ -60,7 +60,12 @@ def auth_headers(spec: RestSpec, source: Any, env: Mapping[str, str] | None = No
     auth = spec.auth
     keys = {}
     for name, setting in auth.secrets.items():
-        var = source.get(setting) if isinstance(source, Mapping) else getattr(source, setting, None)
+        if isinstance(source, Mapping):
+            var = source.get(setting)
+        elif hasattr(source, "secret_variable"):  # a practice's [source] section
+            var = source.secret_variable(setting)
+        else:
+            var = getattr(source, setting, None)
         if not var:
             raise MissingSecret(f"[source] {setting} is not set: name the environment variable that holds the {name}")
         keys[name] = read_secret(var, env=env, setting=f"[source] {setting}")

@@ -91,8 +91,17 @@ def _remove(store: Store, ids: _Ids, gone: set[str], entry: ResourceReport, evid
     log.info("resource.removed", resource=entry.resource, count=removed, evidence=evidence)
 
 
-def _suspicious(gone: set[str], stored: set[str], max_fraction: float) -> bool:
-    return len(gone) > MIN_SUSPICIOUS_REMOVAL and len(gone) > max_fraction * len(stored)
+def _remove_unless_suspicious(
+    store: Store, ids: _Ids, gone: set[str], stored: int, max_fraction: float, entry: ResourceReport, evidence: str,
+    why: str,
+) -> None:
+    """Remove ``gone``, unless it is a large share of the ``stored`` rows: more likely a cut-short or wrong
+    answer than a mass deletion, so nothing is removed and the run warns with ``why``."""
+    if len(gone) > MIN_SUSPICIOUS_REMOVAL and len(gone) > max_fraction * stored:
+        entry.warning = why
+        log.warning("resource.removal_refused", resource=entry.resource, missing=len(gone), stored=stored)
+        return
+    _remove(store, ids, gone, entry, evidence)
 
 
 def _remove_deleted(
@@ -110,19 +119,12 @@ def _remove_deleted(
     gone = stored - present
     if not gone:
         return
-    if _suspicious(gone, stored, max_fraction):
-        _refuse_removal(entry, len(gone), len(stored), (
-            f"{source} lacks {len(gone):,} of the {len(stored):,} stored {entity} rows; kept them, since the file "
-            "looks truncated. If they really were deleted, raise [source] max_removal_fraction for one run; "
-            "if your exports hold only changed rows, set [source] export_mode = \"changes\"."
-        ))
-        return
-    _remove(store, ids, gone, entry, "full list")
+    _remove_unless_suspicious(store, ids, gone, len(stored), max_fraction, entry, "full list", (
+        f"{source} lacks {len(gone):,} of the {len(stored):,} stored {entity} rows; kept them, since the file "
+        "looks truncated. If they really were deleted, raise [source] max_removal_fraction for one run; "
+        "if your exports hold only changed rows, set [source] export_mode = \"changes\"."
+    ))
 
-
-def _refuse_removal(entry: ResourceReport, missing: int, stored: int, why: str) -> None:
-    entry.warning = why
-    log.warning("resource.removal_refused", resource=entry.resource, missing=missing, stored=stored)
 
 
 def _remove_missing_for_patients(
@@ -146,14 +148,11 @@ def _reconcile(
     stored = {number: sid for sid in ids.of(store.stored_ids(ids.entity)) if (number := ids.number(sid)) is not None}
     numbers = connector.reconcile(names, set(stored)) or set()  # type: ignore[attr-defined]
     gone = {stored[n] for n in numbers if n in stored}
-    if _suspicious(gone, set(stored.values()), max_fraction):
-        _refuse_removal(entry, len(gone), len(stored), (
-            f"the PMS's {entry.resource} table lacks {len(gone):,} of the {len(stored):,} stored rows; kept them, "
-            "since so many deletions at once look like a wrong answer. If they really were deleted, raise "
-            "[source] max_removal_fraction for one run."
-        ))
-        return
-    _remove(store, ids, gone, entry, "reconciled ids")
+    _remove_unless_suspicious(store, ids, gone, len(stored), max_fraction, entry, "reconciled ids", (
+        f"the PMS's {entry.resource} table lacks {len(gone):,} of the {len(stored):,} stored rows; kept them, "
+        "since so many deletions at once look like a wrong answer. If they really were deleted, raise "
+        "[source] max_removal_fraction for one run."
+    ))
 
 
 def _remove_listed_deletions(

@@ -49,6 +49,8 @@ def _mapping_name(config: Config, spec: ConnectorSpec) -> str:
 
 def _connector(config: Config, spec: ConnectorSpec, http: dict[str, Any]) -> tuple[Connector, ApiClient | None]:
     if spec.kind == "files":
+        if config.source.path is None:
+            raise ConfigError(f"source.path: connector {spec.name!r} reads files: give the folder that holds them")
         return FileConnector(spec, config.source_path()), None
     assert spec.rest is not None
     client = make_client(spec, config.source, **http)
@@ -76,7 +78,7 @@ def run_sync(
 
     ``http`` passes options to the API client (tests give it a fake clock and sleep).
     """
-    spec = load_connector_spec(config.source.connector)
+    spec = load_connector_spec(config.connector_name())
     mapping = load_mapping(_mapping_name(config, spec), config.mapping, relative_to=config.base_dir)
     store = Store.open(config.store_url(), config.practice.practice())
     client: ApiClient | None = None
