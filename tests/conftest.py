@@ -1,20 +1,82 @@
 """Shared fixtures. Service-backed tests skip when the service is absent,
-unless PMS_BRIDGE_REQUIRE_SERVICES=1 (set by .ci/run), which makes them fail."""
+unless PMS_BRIDGE_REQUIRE_SERVICES=1 (set by .ci/run), which makes them fail.
+
+The suite is hermetic: nothing it writes lands in the checkout. Hypothesis keeps its example
+database and caches in a temporary folder (removed at exit); screenshots go to the `artifacts`
+folder, a temporary one unless PMS_BRIDGE_TEST_ARTIFACTS names a folder to keep them in
+(.ci/run sets it to test-artifacts/)."""
 
 from __future__ import annotations
 
+import atexit
+import ipaddress
 import os
+import shutil
+import socket
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 sys.path.insert(0, str(Path(__file__).parent))  # test helpers (odexport)
 
 from pms_bridge.model import Practice  # noqa: E402
 from pms_bridge.store import Store  # noqa: E402
+
+# Before any test imports hypothesis' database: its storage (examples, constants cache) in a temporary
+# folder instead of .hypothesis/ in the checkout.
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="pms-bridge-hypothesis-")
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", _HYPOTHESIS_HOME)
+try:
+    from hypothesis import settings as _hypothesis_settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.database import DirectoryBasedExampleDatabase
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    pass
+else:
+    set_hypothesis_home_dir(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"])
+    _hypothesis_settings.register_profile(
+        "pms-bridge",
+        database=DirectoryBasedExampleDatabase(os.path.join(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"], "examples")),
+    )
+    _hypothesis_settings.load_profile("pms-bridge")
+
+# No test reaches the internet: a host name other than loopback or a reserved test name (RFC 6761:
+# .test, .invalid, .example, .localhost) is not resolved, and the test that asked fails.
+_OFFLINE_SUFFIXES = (".test", ".invalid", ".example", ".localhost", "localhost")
+_real_getaddrinfo = socket.getaddrinfo
+_public_lookups: list[str] = []
+
+
+def _offline_getaddrinfo(host, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    name = host.decode() if isinstance(host, bytes) else host
+    if name is None or name.lower().rstrip(".").endswith(_OFFLINE_SUFFIXES):
+        return _real_getaddrinfo(host, *args, **kwargs)
+    try:
+        ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        _public_lookups.append(name)
+        raise socket.gaierror(socket.EAI_NONAME, f"tests run offline: {name} is not resolved") from None
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _offline_getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def _no_public_host_lookups() -> Iterator[None]:
+    _public_lookups.clear()
+    yield
+    if _public_lookups:
+        names = sorted(set(_public_lookups))
+        _public_lookups.clear()
+        pytest.fail(f"the test looked up {names}: serve it with respx or use a .test host")
+
 
 POSTGRES_URL = os.environ.get("PMS_BRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("PMS_BRIDGE_REQUIRE_SERVICES") == "1"
@@ -50,17 +112,53 @@ def postgres_url() -> str:
     return POSTGRES_URL
 
 
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where tests leave files for a human (screenshots, PDFs): PMS_BRIDGE_TEST_ARTIFACTS (relative to
+    the repository) when set, else a temporary folder under pytest's basetemp."""
+    keep = os.environ.get("PMS_BRIDGE_TEST_ARTIFACTS")
+    if keep:
+        folder = Path(__file__).resolve().parents[1] / keep
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp("test-artifacts")
+
+
 @pytest.fixture
 def practice() -> Practice:
     # A unique key per test keeps tests apart inside a shared PostgreSQL database.
     return Practice(key=f"t-{uuid.uuid4().hex[:12]}", name="Test Dental", timezone="America/Chicago")
 
 
+def delete_practice_rows(url: str, key: str) -> None:
+    """Remove what a test wrote to a shared PostgreSQL database: every row of practice `key` and of
+    the practices named after it (`key-b` ...), in every pms-bridge table the database has."""
+    from sqlalchemy import delete, inspect, or_
+    from sqlalchemy.engine import make_url
+
+    from pms_bridge.store.schema import metadata
+
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    try:
+        existing = set(inspect(engine).get_table_names())
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")  # a connection a test left open
+            for table in reversed(metadata.sorted_tables):
+                column = table.c.get("practice") if table.name != "practices" else table.c.get("key")
+                if table.name in existing and column is not None:
+                    conn.execute(delete(table).where(or_(column == key, column.like(f"{key}-%"))))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, practice: Practice) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state' / 'store.sqlite'}"
-    return request.getfixturevalue("postgres_url")
+        yield f"sqlite:///{tmp_path / 'state' / 'store.sqlite'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    yield url
+    delete_practice_rows(url, practice.key)  # the test's unique practice key: its rows only
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from pms_bridge.store import Store
 # Distinctive synthetic tokens planted where patient data lives.
 LAST, FIRST, BAD = "Qphitokenlast", "Qphitokenfirst", "Qphitokenbadvalue"
 DOB, PHONE, SUBSCRIBER = "1913-07-19", "(555) 867-5309", "PHISUB998877"
-TOKENS = [LAST, FIRST, BAD, DOB, "867-5309", SUBSCRIBER]
+EMAIL = "qphi@example.invalid"
+TOKENS = [LAST, FIRST, BAD, DOB, "867-5309", SUBSCRIBER, EMAIL]
 DEV_KEY, CUST_KEY = "dev-KEYTOKEN-123", "cust-KEYTOKEN-456"
 
 
@@ -46,21 +48,45 @@ def _rewrite(path: Path, change) -> None:  # noqa: ANN001
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample practice with PHI tokens planted in names, birth dates, phones and subscriber ids,
-    and rows that fail validation while carrying them."""
+    and rows that fail validation while carrying them.
+
+    The tokens go on every patient and every subscriber (not a slice of them), so the patients the
+    rules make tasks about carry them: the task lists, their details and the logs about those tasks
+    are where redaction is really exercised (`_scenario` checks that such tasks were written)."""
     folder = tmp_path_factory.mktemp("phi") / "exports"
     generate_practice(folder, as_of=DEMO_AS_OF, seed=5, patients=80)
 
     def patient(i: int, row: dict) -> None:
-        if i < 40:
-            row.update(LName=LAST, FName=FIRST, Birthdate=DOB, WirelessPhone=PHONE, Email="qphi@example.invalid")
+        row.update(LName=LAST, FName=FIRST, Preferred=FIRST, Birthdate=DOB, WirelessPhone=PHONE, Email=EMAIL)
         if i == 41:
             row.update(Birthdate=BAD, LName=LAST)  # quarantined, with the bad value in the row
         if i == 42:
             row.update(PatStatus=f"{LAST} {PHONE}")  # an "unknown status" that is really patient data
 
     _rewrite(folder / "patient.csv", patient)
-    _rewrite(folder / "inssub.csv", lambda i, row: row.update(SubscriberID=SUBSCRIBER) if i < 30 else None)
+    _rewrite(folder / "inssub.csv", lambda i, row: row.update(SubscriberID=SUBSCRIBER))
     return folder
+
+
+def _planted_patients(folder: Path) -> set[str]:
+    with (folder / "patient.csv").open(newline="", encoding="utf-8") as fh:
+        return {row["PatNum"] for row in csv.DictReader(fh) if row["LName"] == LAST and row["Birthdate"] == DOB}
+
+
+def _assert_tasks_about_planted_patients(config: Path, folder: Path) -> None:
+    """The redaction is only exercised if patients carrying the tokens are in the task lists."""
+    tasks = json.loads((config.parent / "out" / "tasks.json").read_text())
+    tasked = {t["patient_id"] for t in tasks} & _planted_patients(folder)
+    assert len(tasked) >= 10, f"only {len(tasked)} planted patients have tasks"
+    assert len({t["rule"] for t in tasks if t["patient_id"] in tasked}) >= 3  # several rules' texts
+
+
+def _leaks(text: str) -> list[str]:
+    """Tokens found anywhere: inside sentences, any case, split across "Last, First" or "First Last"."""
+    lowered = text.lower()
+    found = [t for t in TOKENS if t.lower() in lowered]
+    found += [m.group(0) for m in re.finditer(r"qphitoken\w*", lowered)]  # any planted name, even cut short
+    return found
 
 
 def api_office(folder: Path, customer_key: str = CUST_KEY) -> FakeOpenDental:
@@ -110,6 +136,7 @@ def _scenario(planted: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     csv_config = _config(tmp, planted, api=False)
     report = run_sync(load_config(csv_config), DEMO_AS_OF, check=True)
     assert report.quarantined >= 2  # the planted bad rows were really read and refused
+    _assert_tasks_about_planted_patients(csv_config, planted)
 
     fake = api_office(planted)
     fake.set_fault_rate(0.2, seed=2)  # retries
@@ -117,6 +144,7 @@ def _scenario(planted: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     with fake.mock():
         run_sync(load_config(api_config), DEMO_AS_OF, check=True,
                  http={"sleep": lambda s: None, "retry": RetryPolicy(attempts=8, initial=0, maximum=0)})
+    _assert_tasks_about_planted_patients(api_config, planted)
 
     def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - a bug whose message carries patient data
         raise ValueError(f"cannot check patient {LAST}, {FIRST} born {DOB} phone {PHONE} sub {SUBSCRIBER}")
@@ -133,6 +161,7 @@ def test_no_patient_data_in_logs_messages_or_reports(planted: Path, tmp_path: Pa
     assert '"event": "row.quarantined"' in text and '"event": "crashed"' in text  # the risky events happened
     leaked = [t for t in TOKENS if t in text]
     assert leaked == [], f"patient data leaked: {leaked}"
+    assert _leaks(text) == [], f"patient data leaked: {_leaks(text)}"
 
 
 def test_negative_control_without_the_redaction_processor_data_leaks(planted: Path, tmp_path: Path,
@@ -177,7 +206,10 @@ def test_api_keys_appear_nowhere_but_the_request(planted: Path, tmp_path: Path, 
     with wrong.mock(), pytest.raises(ApiConfigError) as exc:
         run_sync(load_config(config), DEMO_AS_OF, check=True, http={"sleep": lambda s: None})
     messages += [str(exc.value), repr(exc.value), str(exc.value.__cause__), str(exc.value.__context__)]
-    result = CliRunner().invoke(app, ["run", "--config", str(config)])
+    with wrong.mock():  # the CLI's message for the revoked key; served by the fake, never the real host
+        result = CliRunner().invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2 and "refused the keys (401)" in result.output
+    assert wrong.requests, "the CLI run reached the fake office"
     messages.append(result.output)
     store_bytes = b"".join(p.read_bytes() for p in (tmp_path / "state").iterdir())
     everything = buf.getvalue() + "".join(messages) + _everything_written(config)

@@ -1,6 +1,7 @@
 """The HTML task list in a real browser (Playwright + Debian's chromium): it renders
 without errors or network requests, counts add up, the filters and search work, and
-print hides the filter bar. Screenshots and a PDF go to test-artifacts/ for a human.
+print hides the filter bar. Screenshots and a PDF go to the `artifacts` folder for a human
+(a temporary one, or test-artifacts/ when PMS_BRIDGE_TEST_ARTIFACTS says so: see conftest.py).
 
 Skips when playwright or chromium is missing, unless PMS_BRIDGE_REQUIRE_SERVICES=1
 (CI), which turns the skip into a failure."""
@@ -21,8 +22,6 @@ from pms_bridge.ledger.task import Task
 from pms_bridge.sinks.html import render_task_list
 from pms_bridge.sinks.meta import ListMeta
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
 REQUIRE_SERVICES = os.environ.get("PMS_BRIDGE_REQUIRE_SERVICES") == "1"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -133,7 +132,7 @@ def sample_meta() -> ListMeta:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -142,7 +141,12 @@ def browser() -> Iterator[Any]:
     if executable is None:
         _unavailable("no chromium binary (apt-get install chromium, or put `chromium` on PATH)")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        # The profile playwright makes lives in the system temp folder; HOME points there too, so
+        # chromium's caches and crash reports stay out of the user's home.
+        home = tmp_path_factory.mktemp("browser-home")
+        env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+               "XDG_CACHE_HOME": str(home / ".cache")}
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, env=env)
         try:
             yield browser
         finally:
@@ -275,10 +279,9 @@ def test_works_without_javascript(browser: Any, page_file: Path) -> None:
         context.close()
 
 
-def test_screenshots_print_and_pdf(loaded: Loaded) -> None:
+def test_screenshots_print_and_pdf(loaded: Loaded, artifacts: Path) -> None:
     page = loaded.page
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "tasks-screen.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "tasks-screen.png"), full_page=True)
 
     page.emulate_media(media="print")
     assert not page.get_by_test_id("filters").is_visible()
@@ -286,16 +289,16 @@ def test_screenshots_print_and_pdf(loaded: Loaded) -> None:
     assert page.get_by_test_id("practice-name").is_visible()
     assert page.get_by_test_id("as-of").is_visible()
     assert len(visible_tasks(page)) == len(sample_tasks())
-    page.screenshot(path=str(ARTIFACTS / "tasks-print.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "tasks-print.png"), full_page=True)
 
-    pdf = page.pdf(path=str(ARTIFACTS / "tasks.pdf"), format="Letter", prefer_css_page_size=True)
+    pdf = page.pdf(path=str(artifacts / "tasks.pdf"), format="Letter", prefer_css_page_size=True)
     assert pdf.startswith(b"%PDF")
     page.emulate_media(media="screen")
     assert page.get_by_test_id("filters").is_visible()
     assert loaded.console_errors == []
 
 
-def test_a_runs_task_list_shows_the_ledgers_tasks(browser: Any, tmp_path: Path) -> None:
+def test_a_runs_task_list_shows_the_ledgers_tasks(browser: Any, tmp_path: Path, artifacts: Path) -> None:
     """End to end: the sample practice's run writes tasks.html; the page counts what the ledger holds."""
     from pms_bridge.cli.demo import DEMO_AS_OF, prepare_demo
     from pms_bridge.config import load_config
@@ -321,8 +324,7 @@ def test_a_runs_task_list_shows_the_ledgers_tasks(browser: Any, tmp_path: Path) 
     assert sorted(t["key"] for t in visible_tasks(page)) == sorted(t.key for t in open_tasks)
     page.get_by_test_id("role-filter").select_option("financial")
     assert sorted(t["key"] for t in visible_tasks(page)) == sorted(t.key for t in open_tasks if t.role == "financial")
-    ARTIFACTS.mkdir(exist_ok=True)
     page.get_by_test_id("role-filter").select_option("")
-    page.screenshot(path=str(ARTIFACTS / "demo-tasks.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "demo-tasks.png"), full_page=True)
     context.close()
     assert errors == []
