@@ -102,6 +102,10 @@ class FileSink:
         path = context.config.resolve(settings.path)
         chosen = [t for t in tasks if t.status in settings.status]
         text = self.render(chosen, context.meta)
+        if path.exists() and not path.is_file():  # a device, a pipe, a folder: never replaced by a file
+            log.warning("sink.failed", sink=self.name, error="not a regular file")
+            return SinkResult(self.name, str(path), error="cannot write: the path exists and is not a regular file "
+                              "(a folder, device or pipe); point the sink's path at a file")
         try:
             write_private(path, text)
         except OSError as exc:
