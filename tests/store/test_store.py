@@ -225,3 +225,26 @@ def test_an_appointment_on_the_book_needs_a_start() -> None:
         with pytest.raises(ValidationError, match="only planned and unscheduled-list"):
             Appointment(source_id="7", patient_id="1", minutes=30, status=status)
     assert Appointment(source_id="7", patient_id="1", minutes=30, status="unscheduled").start is None
+
+
+def test_a_store_that_lost_a_table_is_an_error_not_a_fresh_start(tmp_path: Path, practice: Practice) -> None:
+    path = tmp_path / "damaged.sqlite"
+    store = Store.open(f"sqlite:///{path}", practice)
+    store.close()
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE tasks"))
+    with pytest.raises(StoreError, match=r"lacks table\(s\) it had \(tasks\).*Restore it from a backup"):
+        ensure_schema(engine)
+    assert "tasks" not in inspect(engine).get_table_names()  # nothing recreated over the damage
+
+
+def test_an_older_store_gets_the_tables_it_never_had(tmp_path: Path, practice: Practice) -> None:
+    path = tmp_path / "old.sqlite"
+    Store.open(f"sqlite:///{path}", practice).close()
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # schema 1 had no providers' code times
+        conn.execute(text("DROP TABLE provider_code_times"))
+        conn.execute(text("UPDATE schema_info SET version = 1"))
+    ensure_schema(engine)
+    assert "provider_code_times" in inspect(engine).get_table_names()

@@ -14,6 +14,11 @@ from pms_bridge.private_files import private_dir
 from pms_bridge.store.schema import SCHEMA_VERSION, SNAPSHOT_TABLES, metadata, schema_info
 
 
+# From this schema on every store holds every table; a later schema that adds a table names it here.
+FULL_SCHEMA = 2
+TABLE_ADDED_IN: dict[str, int] = {}
+
+
 class StoreError(ConfigurationProblem):
     """The store cannot be opened or is from a newer version."""
 
@@ -85,15 +90,23 @@ def _relax_not_null(conn: Any, engine: Engine, table: Any, columns: list[str]) -
 def ensure_schema(engine: Engine) -> None:
     """Create missing tables and add missing columns: the store migrates itself.
 
-    A store written by a newer pms-bridge is refused before anything in it is changed.
+    A store written by a newer pms-bridge is refused before anything in it is changed, and so is a
+    store that lacks a table it had (a damaged store is not a fresh start: its history would be lost).
     """
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        version = conn.execute(schema_info.select()).first()
-        if version is not None and version.version > SCHEMA_VERSION:
+    existing = set(inspect(engine).get_table_names())
+    if schema_info.name in existing:
+        with engine.connect() as conn:
+            row = conn.execute(schema_info.select()).first()
+        version = row.version if row is not None else SCHEMA_VERSION
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"this store was written by a newer pms-bridge (schema {version}); upgrade pms-bridge")
+        lost = sorted(t for t in metadata.tables if TABLE_ADDED_IN.get(t, FULL_SCHEMA) <= version and t not in existing)
+        if lost:
             raise StoreError(
-                f"this store was written by a newer pms-bridge (schema {version.version}); upgrade pms-bridge"
+                f"the store lacks table(s) it had ({', '.join(lost)}): it looks damaged. Restore it from a backup, "
+                "or move it away to start afresh (task history and dismissals would then be lost)"
             )
+    metadata.create_all(engine)
     inspector = inspect(engine)
     snapshot_tables = {t.name for t in SNAPSHOT_TABLES.values()}
     with engine.begin() as conn:
