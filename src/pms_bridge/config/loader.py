@@ -10,20 +10,17 @@ from pydantic_core import ErrorDetails
 
 from pms_bridge.config.models import Config
 from pms_bridge.errors import ConfigurationProblem
-from pms_bridge.model.validation import format_validation_errors
+from pms_bridge.model.validation import format_validation_errors, looks_like_secret
 
 
 class ConfigError(ConfigurationProblem):
     """The config file is missing or invalid (exit code 2)."""
 
 
-_SECRET_WORDS = ("key", "password", "secret", "token")
-
-
 def _secret_hint(err: ErrorDetails) -> str | None:
     """A key that looks like a secret gets told where secrets go (its value is never echoed)."""
     key = str(err["loc"][-1]) if err["loc"] else ""
-    if err["type"] == "extra_forbidden" and any(w in key.lower() for w in _SECRET_WORDS) and not key.endswith("_env"):
+    if err["type"] == "extra_forbidden" and looks_like_secret(key):
         return (
             " Never put a secret in the config file: store it in an environment variable "
             f"(or the OS keyring) and give that variable's name as '{key}_env'."

@@ -13,6 +13,13 @@ from pydantic_core import ErrorDetails
 
 Hint = Callable[[ErrorDetails], "str | None"]
 
+SECRET_WORDS = ("key", "password", "secret", "token")
+
+
+def looks_like_secret(key: str) -> bool:
+    """A config key that seems to hold a secret itself, not the name of the variable holding it (``*_env``)."""
+    return any(w in key.lower() for w in SECRET_WORDS) and not key.endswith("_env")
+
 
 def key_path(loc: Sequence[Any]) -> str:
     """``("source", "path")`` -> ``source.path``; pydantic's validator steps are left out."""

@@ -19,6 +19,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from pms_bridge.ledger import Task
+from pms_bridge.model.validation import looks_like_secret
 from pms_bridge.sinks.meta import ListMeta
 
 if TYPE_CHECKING:
@@ -132,9 +133,6 @@ def one_of(names: list[str], quote: Callable[[str], str] = repr) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
-_SECRET_WORDS = ("key", "password", "secret", "token")
-
-
 def documented_keys(sink: Sink) -> list[str]:
     """The keys a sink's table takes: `type` and the settings that carry a description."""
     fields = sink.settings.model_fields
@@ -152,7 +150,7 @@ def _explained(sink: Sink, err: Any) -> tuple[str, str]:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
         key = str(err["loc"][-1])
-        if any(w in key.lower() for w in _SECRET_WORDS) and not key.endswith("_env"):
+        if looks_like_secret(key):
             hint = "Never put a secret in the config file: store it in an environment variable or the OS keyring"
         else:
             article = "an" if sink.name[:1] in "aeiou" else "a"
