@@ -15,6 +15,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,13 +104,56 @@ def _postgres_available() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgres_url() -> Iterator[str]:
     reason = _postgres_available()
     if reason is not None:
         if REQUIRE_SERVICES:
             pytest.fail(f"{reason} (PMS_BRIDGE_REQUIRE_SERVICES=1 forbids skipping)")
         pytest.skip(f"{reason}; set PMS_BRIDGE_TEST_POSTGRES_URL to run these tests")
-    return POSTGRES_URL
+    yield from _session_database(POSTGRES_URL)
+
+
+_SESSION_DB_PREFIX = "pmsb_test_"
+_SESSION_DB_STALE_SECONDS = 6 * 3600
+
+
+def _session_database(url: str) -> Iterator[str]:
+    """A database of the session's own on the server, dropped at the end: tables a test session creates (and
+    the schema version of the code under test) never meet another session's. A server that refuses CREATE
+    DATABASE leaves the shared database, whose rows the store fixtures delete per practice."""
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    server = make_url(url)
+    name = f"{_SESSION_DB_PREFIX}{int(time.time())}_{uuid.uuid4().hex[:8]}"
+    params = {"host": server.host, "port": server.port or 5432, "user": server.username,
+              "password": server.password, "dbname": server.database, "autocommit": True}
+    try:
+        with psycopg.connect(**params) as conn:
+            _drop_stale_session_databases(conn)
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.errors.InsufficientPrivilege:
+        yield url
+        return
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(**params) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _drop_stale_session_databases(conn) -> None:  # noqa: ANN001 - a psycopg connection
+    """Databases of sessions that were killed before their teardown, once nobody uses them any more."""
+    from psycopg import sql
+
+    rows = conn.execute(
+        "SELECT datname FROM pg_database d WHERE datname LIKE %s AND NOT EXISTS "
+        "(SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)", (_SESSION_DB_PREFIX + "%",)).fetchall()
+    for (name,) in rows:
+        started = name.removeprefix(_SESSION_DB_PREFIX).split("_")[0]
+        if started.isdigit() and int(started) < time.time() - _SESSION_DB_STALE_SECONDS:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+import structlog
+from sqlalchemy import event, func, select
 
 from pms_bridge.ledger import Ledger, LedgerUpdate, Task, Transition
 from pms_bridge.model import Appointment, Practice
@@ -182,5 +185,26 @@ def test_sqlite_file_keeps_no_trace_of_purged_rows(tmp_path: Path, practice: Pra
         assert MARKER.encode() in on_disk()
         assert purge(store, CUTOFF)["tasks"] == 1
         assert MARKER.encode() not in on_disk()
+    finally:
+        store.close()
+
+
+def test_a_purge_stands_when_the_file_cannot_be_compacted(tmp_path: Path, practice: Practice) -> None:
+    """VACUUM copies the whole file: with no room for the copy it fails, named (disk full), and the purge stands."""
+    store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite'}", practice)
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def no_room(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement == "VACUUM":
+            full = sqlite3.OperationalError("database or disk is full")
+            full.sqlite_errorcode = 13  # SQLITE_FULL, as SQLite reports it
+            raise full
+
+    try:
+        _add_task(store, "REF001:referral:1", "resolved", OLD - timedelta(days=5), OLD)
+        with structlog.testing.capture_logs() as logs:
+            assert purge(store, CUTOFF)["tasks"] == 1
+        assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["store.failed", "store.vacuum_failed"]
+        assert store.task_rows() == []
     finally:
         store.close()

@@ -106,17 +106,6 @@ def test_sqlite_file_is_owner_only(tmp_path: Path, practice: Practice) -> None:
         assert stat.S_IMODE(sidecar.stat().st_mode) & 0o077 == 0, sidecar.name
 
 
-def test_schema_migrates_an_older_store(tmp_path: Path, practice: Practice) -> None:
-    path = tmp_path / "old.sqlite"
-    Store.open(f"sqlite:///{path}", practice).close()
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.begin() as conn:  # an older version lacked this column
-        conn.execute(text("ALTER TABLE appointments DROP COLUMN booked_at"))
-    assert "booked_at" not in {c["name"] for c in inspect(engine).get_columns("appointments")}
-    ensure_schema(engine)
-    assert "booked_at" in {c["name"] for c in inspect(engine).get_columns("appointments")}
-
-
 def test_newer_store_is_refused(tmp_path: Path, practice: Practice) -> None:
     path = tmp_path / "new.sqlite"
     Store.open(f"sqlite:///{path}", practice).close()
@@ -139,83 +128,6 @@ def test_data_as_of_is_newest_source_change(store: Store) -> None:
         run_id=1,
     )
     assert store.data_as_of() == newer.astimezone(UTC)
-
-
-def test_fields_the_model_dropped_leave_old_stores_with_their_data(tmp_path: Path, practice: Practice) -> None:
-    path = tmp_path / "old.sqlite"
-    Store.open(f"sqlite:///{path}", practice).close()
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.begin() as conn:  # an older version kept patients' phone numbers
-        conn.execute(text("ALTER TABLE patients ADD COLUMN phone TEXT"))
-        conn.execute(text("INSERT INTO patients (practice, source_id, row_hash, first_run, changed_run, phone) "
-                          "VALUES ('x', '1', 'h', 1, 1, '555-0100')"))
-    ensure_schema(engine)
-    assert "phone" not in {c["name"] for c in inspect(engine).get_columns("patients")}
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM patients")).scalar_one() == 1  # the row itself stays
-
-
-def _v1_store(url: str) -> None:
-    """A store as schema 1 wrote it: appointments.start NOT NULL, one dated appointment in it."""
-    from sqlalchemy import MetaData
-
-    from pms_bridge.store.schema import SNAPSHOT_TABLES, schema_info
-
-    engine = create_engine(url)
-    old = MetaData()
-    appointments = SNAPSHOT_TABLES["appointment"].to_metadata(old)
-    appointments.c.start.nullable = False
-    schema_info.to_metadata(old)
-    old.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO schema_info (id, version) VALUES (1, 1)"))
-        conn.execute(appointments.insert().values(
-            practice="p", source_id="5", patient_id="1", start=datetime(2026, 3, 8, 15, 0, tzinfo=UTC), minutes=60,
-            status="scheduled", is_hygiene=False, is_new_patient=False, row_hash="h", first_run=1, changed_run=1))
-    assert not {c["name"]: c for c in inspect(engine).get_columns("appointments")}["start"]["nullable"]
-    engine.dispose()
-
-
-def _undated_planned_fits(url: str) -> None:
-    store = Store.open(url, Practice(key="p", name="P", timezone="America/Chicago"))
-    try:
-        planned = Appointment(source_id="6", patient_id="1", minutes=60, status="planned")
-        assert store.upsert_records("appointment", [planned], run_id=2).inserted == 1
-        starts = {r["source_id"]: r["start"] for r in store.rows("appointment")}
-        assert starts == {"5": datetime(2026, 3, 8, 15, 0, tzinfo=UTC), "6": None}  # the old row is kept
-    finally:
-        store.close()
-
-
-def test_schema_1_store_learns_undated_appointments_sqlite(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'v1.sqlite'}"
-    _v1_store(url)
-    _undated_planned_fits(url)
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT version FROM schema_info")).scalar_one() == 2
-    names = {i["name"] for i in inspect(engine).get_indexes("appointments")}
-    assert any("start" in n for n in names)  # the rebuilt table keeps its indexes
-
-
-@pytest.mark.postgres
-def test_schema_1_store_learns_undated_appointments_postgres(postgres_url: str) -> None:
-    import uuid
-
-    from sqlalchemy.engine import make_url
-
-    name = f"pmsb_migrate_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        _v1_store(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        _undated_planned_fits(url)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def test_an_appointment_on_the_book_needs_a_start() -> None:
@@ -248,3 +160,13 @@ def test_an_older_store_gets_the_tables_it_never_had(tmp_path: Path, practice: P
         conn.execute(text("UPDATE schema_info SET version = 1"))
     ensure_schema(engine)
     assert "provider_code_times" in inspect(engine).get_table_names()
+
+
+def test_data_as_of_ignores_change_stamps_from_the_future(store: Store) -> None:
+    """A year-9998 stamp (a typo in the PMS) must not make every later --as-of look backdated."""
+    real = datetime(2026, 3, 1, 17, 30, tzinfo=UTC)
+    store.upsert_records("patient", [
+        _patient("1").model_copy(update={"source_updated_at": real}),
+        _patient("2").model_copy(update={"source_updated_at": datetime(9998, 1, 1, tzinfo=UTC)}),
+    ], run_id=1)
+    assert store.data_as_of() == real

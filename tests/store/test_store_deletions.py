@@ -6,8 +6,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from pms_bridge.model import Appointment, Document, Patient
-from pms_bridge.store import Store
-from pms_bridge.store import schema
+from pms_bridge.store import Store, schema
 
 TZ = ZoneInfo("America/Chicago")
 

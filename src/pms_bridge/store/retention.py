@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, func, or_, select
 from sqlalchemy.exc import OperationalError
 
 from pms_bridge.store import schema
+from pms_bridge.store.errors import StoreBusy, StoreError, StoreUnreachable
 from pms_bridge.store.store import Store
 
 log = structlog.get_logger("pms_bridge.retention")
@@ -97,7 +98,8 @@ def _compact_sqlite(store: Store) -> bool:
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM")
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    except OperationalError as exc:  # e.g. another process holds the file: the purge itself stands
+    # e.g. another process reads the file, or no room for the copy VACUUM makes: the purge itself stands
+    except (OperationalError, StoreBusy, StoreError, StoreUnreachable) as exc:
         log.warning("store.vacuum_failed", error_type=type(exc).__name__)
         return False
     return True

@@ -29,11 +29,13 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-from pms_bridge.model.types import base_type
 from pms_bridge.model import ENTITY_TYPES, Record
+from pms_bridge.model.types import base_type
 
-# 2: appointments.start may be NULL (planned and unscheduled-list appointments).
-SCHEMA_VERSION = 2
+# The schema this pms-bridge writes; store/migrations.py has one step per version.
+# 1: the first release; 2: appointments.start may be NULL (planned appointments), clinics, code times;
+# 3: run_locks (who holds a practice's run lock on a server store).
+SCHEMA_VERSION = 3
 metadata = MetaData()
 
 
@@ -215,6 +217,18 @@ pushes = Table(
     Column("run_id", BigInteger),  # the run that last changed the row
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Who holds a practice's run lock on a PostgreSQL store (the lock itself is an advisory lock; a SQLite
+# store keeps these facts beside its file, readable while the database is busy).
+run_locks = Table(
+    "run_locks",
+    metadata,
+    Column("practice", String(63), primary_key=True),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("command", String(32), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
 )
 
 schema_info = Table(

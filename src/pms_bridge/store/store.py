@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
@@ -12,11 +13,13 @@ from typing import Any
 from sqlalchemy import Engine, Table, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from pms_bridge.model.types import base_type
 from pms_bridge.model import ENTITIES, Practice, Record
+from pms_bridge.model.types import base_type
 from pms_bridge.store import schema
-from pms_bridge.store.engine import ensure_schema, open_engine
+from pms_bridge.store.engine import open_engine
 from pms_bridge.store.ledger_tables import LedgerTables
+from pms_bridge.store.lock import run_lock
+from pms_bridge.store.migrations import ensure_schema
 
 
 @dataclass
@@ -48,7 +51,7 @@ class RunRecord:
     started_at: datetime
     finished_at: datetime | None
     as_of: datetime | None
-    status: str
+    status: str  # running / ok / partial / failed / interrupted
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,19 +70,42 @@ class Store(LedgerTables):
         self.engine = engine
         self.practice = practice
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        ensure_schema(engine)
-        self._register_practice()
+        self._holding = False
+        try:
+            ensure_schema(engine)
+            self._register_practice()
+        except BaseException:
+            engine.dispose()
+            raise
 
     @classmethod
     def open(cls, url: str, practice: Practice) -> Store:
         return cls(open_engine(url), practice)
+
+    @contextmanager
+    def hold(self, command: str) -> Iterator[None]:
+        """The practice's write lock for a whole command (run, purge, anything that writes).
+
+        Raises :class:`~pms_bridge.store.StoreBusy` at once, naming the holder, when a live process holds
+        it; a lock left by a dead process is taken over. Not re-entrant.
+        """
+        with run_lock(self.engine, self.practice.key, command):
+            self._holding = True
+            try:
+                yield
+            finally:
+                self._holding = False
 
     def close(self) -> None:
         self.engine.dispose()
 
     def _register_practice(self) -> None:
         values = {"key": self.practice.key, "name": self.practice.name, "timezone": self.practice.timezone}
-        self._upsert(schema.practices, [values], ["key"])
+        t = schema.practices
+        with self.engine.connect() as conn:
+            known = conn.execute(select(t).where(t.c.key == self.practice.key)).first()
+        if known is None or dict(known._mapping) != values:  # readers of a known practice write nothing
+            self._upsert(schema.practices, [values], ["key"])
 
     def _upsert(
         self,
@@ -263,12 +289,18 @@ class Store(LedgerTables):
             yield model.model_construct(**values)
 
     def data_as_of(self) -> datetime | None:
-        """The newest change time the PMS reported for any stored record."""
+        """The newest change time the PMS reported for any stored record.
+
+        A stamp later than the wall clock (a clerk's typo, a year-9998 test row) is no change time that
+        happened: it would make every later ``--as-of`` look backdated, so it is not counted.
+        """
         newest: datetime | None = None
+        credible = datetime.now(UTC) + timedelta(days=1)
         with self.engine.connect() as conn:
             for table in schema.SNAPSHOT_TABLES.values():
                 value = conn.execute(
-                    select(func.max(table.c.source_updated_at)).where(table.c.practice == self.practice.key)
+                    select(func.max(table.c.source_updated_at))
+                    .where(table.c.practice == self.practice.key, table.c.source_updated_at <= credible)
                 ).scalar_one()
                 if value is not None:
                     value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
@@ -320,7 +352,13 @@ class Store(LedgerTables):
     # -------------------------------------------------------------------- runs
 
     def start_run(self, command: str, as_of: datetime | None) -> int:
+        """Record a run as running. Under :meth:`hold`, the practice's earlier runs still 'running' are
+        marked 'interrupted' first: their process is gone, since this one holds the lock."""
+        t = schema.runs
         with self.engine.begin() as conn:
+            if self._holding:
+                conn.execute(t.update().where(t.c.practice == self.practice.key, t.c.status == "running")
+                             .values(status="interrupted"))
             result = conn.execute(
                 schema.runs.insert().values(
                     practice=self.practice.key, command=command, started_at=_now(), as_of=as_of, status="running"
@@ -329,6 +367,7 @@ class Store(LedgerTables):
             return int(result.inserted_primary_key[0])
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        """Record how a run ended: ok, partial, failed, or interrupted (SIGINT / SIGTERM)."""
         with self.engine.begin() as conn:
             conn.execute(
                 schema.runs.update()
@@ -354,6 +393,11 @@ class Store(LedgerTables):
                 )
                 for r in result
             ]
+
+    def unfinished_run(self) -> RunRecord | None:
+        """The latest run if it did not finish ('running', or 'interrupted'): the snapshot may be half-updated."""
+        latest = next(iter(self.list_runs(1)), None)
+        return latest if latest is not None and latest.status in ("running", "interrupted") else None
 
     # -------------------------------------------------------------- quarantine
 
