@@ -82,12 +82,8 @@ def test_empty_file_and_broken_file(tmp_path: Path) -> None:
     (tmp_path / "nul.csv").write_bytes(b"a,b\n1,2\n3,\x00\n")
     broken = FileConnector(SPEC, tmp_path).open(["nul"])
     assert broken is not None
-    try:
-        rows = [cells for chunk in broken.chunks() for _, cells in chunk]
-    except SourceFileError as exc:  # older csv modules refuse NUL bytes
-        assert "nul.csv" in str(exc)
-    else:
-        assert rows[0] == ["1", "2"]
+    # Python 3.11+ (the floor) reads a NUL byte as a character: the row is read, not lost or refused.
+    assert [cells for chunk in broken.chunks() for _, cells in chunk] == [["1", "2"], ["3", "\x00"]]
 
 
 def test_missing_folder(tmp_path: Path) -> None:

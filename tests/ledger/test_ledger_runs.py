@@ -82,7 +82,9 @@ def test_rerunning_the_same_data_opens_nothing_new(sample_practice) -> None:
     export, config = sample_practice
     first = _run(config)
     second = _run(config)
-    assert first.tasks.counts["opened"] == len(first.checks.findings) > 0
+    planted = json.loads((export / "planted.json").read_text())
+    assert {(f.rule, f.patient_id) for f in first.checks.findings} == {(p["rule"], p["patient_id"]) for p in planted}
+    assert first.tasks.counts["opened"] == len(first.checks.findings)
     assert second.tasks.counts["opened"] == 0 and second.tasks.counts["updated"] == 0
     assert second.tasks.counts["unchanged"] == len(first.checks.findings)
     store, ledger = _ledger(config)
@@ -167,5 +169,12 @@ def test_all_statuses_validate_against_the_schema(sample_practice) -> None:
     _run(config)
     store, ledger = _ledger(config)
     ledger.dismiss(ledger.tasks(["open"])[0].key, "test", DEMO_AS_OF)
-    jsonschema.validate(json.loads(tasks_json(ledger.tasks())), SCHEMA)
     store.close()
+    _run(config, DEMO_AS_OF + timedelta(days=20))  # the first window's appointments have passed
+    store, ledger = _ledger(config)
+    tasks = ledger.tasks()
+    store.close()
+    assert {t.status for t in tasks} == {"open", "dismissed", "resolved", "expired"}
+    listed = json.loads(tasks_json(tasks))
+    jsonschema.validate(listed, SCHEMA)
+    assert sorted(t["status"] for t in listed) == sorted(t.status for t in tasks)

@@ -67,7 +67,9 @@ def test_a_cleared_problem_resolves_and_a_past_appointment_expires() -> None:
 
 def test_nothing_closes_when_the_data_was_incomplete_or_the_rule_was_not_run() -> None:
     tasks = stored(run({}, [finding()]))
-    assert run(tasks, [], allow_close=False).changed == {}
+    held = reconcile(tasks, [], as_of=AS_OF, tz=TZ, evaluated_rules={"SCH003"}, appointment_starts={"A1": APT_AT},
+                     held={"SCH003": "appointment.csv has quarantined rows"})
+    assert held.changed == {} and held.held == {"SCH003": 1}
     not_run = reconcile(tasks, [], as_of=AS_OF, tz=TZ, evaluated_rules={"REF001"}, appointment_starts={})
     assert not_run.changed == {}
 

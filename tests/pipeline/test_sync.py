@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -147,7 +148,9 @@ def test_cursor_advances_only_for_loaded_files(tmp_path: Path, write_config, pra
     config = write_config(export)
     _sync(config)
     store = _store(config)
-    assert store.get_cursor("appointment") is not None
+    stat = (export / "appointment.csv").stat()  # the cursor of a file: the file as it was when loaded
+    assert json.loads(store.get_cursor("appointment")) == {"file": "appointment.csv", "size": stat.st_size,
+                                                           "mtime_ns": stat.st_mtime_ns}
     assert store.get_cursor("claim") is None
     store.close()
 
@@ -201,7 +204,7 @@ def test_a_quarantined_row_is_not_taken_for_deleted(tmp_path: Path, write_config
     store.close()
 
 
-def test_a_truncated_export_removes_nothing_and_warns(tmp_path: Path, write_config) -> None:
+def test_a_truncated_export_removes_nothing_and_ends_partial(tmp_path: Path, write_config) -> None:
     tables = mini_practice()
     template = tables["procedurelog"][0]
     tables["procedurelog"] = [template | {"ProcNum": str(1000 + i)} for i in range(100)]
@@ -213,7 +216,7 @@ def test_a_truncated_export_removes_nothing_and_warns(tmp_path: Path, write_conf
     proc = next(r for r in report.resources if r.entity == "procedure")
     assert proc.removed == 0
     assert proc.warning is not None and "lacks 70 of the 100" in proc.warning
-    assert report.status == "ok" and report.snapshot_counts["procedure"] == 100
+    assert report.status == "partial" and report.snapshot_counts["procedure"] == 100  # exit 4: a person should look
 
 
 def test_change_only_exports_never_remove(tmp_path: Path, write_config) -> None:

@@ -1,27 +1,66 @@
 """Reads a folder of exported tables: finds each table's file, detects its
-encoding and delimiter, and yields its rows in batches with line numbers."""
+encoding and delimiter, and yields its rows in batches with line numbers.
+
+A file that cannot be read (no permission, a folder or a broken link named like an export) fails
+that one table with a message naming it; a file that ends in the middle of a row is read, and
+says so (``SourceTable.cut``), so its rows are not taken as the whole table."""
 
 from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pms_bridge.connectors.spec import ConnectorSpec
-from pms_bridge.errors import ItemSkipped, SourceUnreachable
+from pms_bridge.errors import ConfigurationProblem, ItemSkipped, SourceUnreachable
 
 Chunk = list[tuple[int, list[str]]]  # (line number, cells)
+
+# csv's own limit (128 KiB a cell) fails the whole file on one long cell; read such cells, and let the
+# sync quarantine the one row (its limit is far lower). A cell past this one still fails the file.
+MAX_FIELD_CHARS = 256 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
 
 
 class SourceUnavailable(SourceUnreachable):
     """The source cannot be reached at all (exit code 3)."""
 
 
+class SourcePathError(ConfigurationProblem):
+    """``[source] path`` cannot name a folder at all (too long, an invalid name): exit code 2."""
+
+
 class SourceFileError(ItemSkipped):
     """A file cannot be read (bad encoding, broken quoting); the rest of the run goes on."""
+
+
+def _unreadable(name: str, exc: OSError) -> SourceFileError:
+    why = exc.strerror or type(exc).__name__
+    return SourceFileError(
+        f"{name}: cannot be read ({why}); check that the account running pms-bridge may read it, then run again"
+    )
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why ``path``, named like an export, is no file to read (None: it is a regular file)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link that loops back on itself"
+        if path.is_symlink():
+            return f"is a link to {os.readlink(path)}, which does not exist"
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if path.is_dir():
+        return "is a folder, not an export file"
+    if not path.is_file():
+        return "is not a regular file (a pipe or a device?)"
+    return None
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -67,38 +106,112 @@ class SourceTable:
     def source(self) -> str:
         return self.path.name
 
+    # Set once chunks() has read the whole file: why its last row is cut short (None: the file is whole).
+    cut: str | None = None
+
     def fingerprint(self) -> str:
-        stat = self.path.stat()
+        try:
+            stat = self.path.stat()
+        except OSError:  # gone since it was read: the next run reads it again
+            return json.dumps({"file": self.path.name})
         return json.dumps({"file": self.path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
 
     def header(self) -> list[str]:
-        with self._open() as fh:
-            row = next(csv.reader(fh, delimiter=self.delimiter), None)
+        try:
+            with self._open() as fh:
+                row = next(csv.reader(fh, delimiter=self.delimiter), None)
+        except OSError as exc:
+            raise _unreadable(self.source, exc) from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise SourceFileError(f"{self.source}: the header row is unreadable ({type(exc).__name__})") from None
         if not row:
             raise SourceFileError(f"{self.source}: the file is empty (no header row)")
         return [cell.strip() for cell in row]
 
     def chunks(self) -> Iterator[Chunk]:
-        """Data rows (after the header) in batches, skipping blank lines."""
-        with self._open() as fh:
-            reader = csv.reader(fh, delimiter=self.delimiter)
-            try:
-                next(reader, None)
-                chunk: Chunk = []
-                for row in reader:
-                    if not row or (len(row) == 1 and not row[0].strip()):
-                        continue
-                    chunk.append((reader.line_num, row))
-                    if len(chunk) >= self.batch_rows:
-                        yield chunk
-                        chunk = []
-                if chunk:
-                    yield chunk
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise SourceFileError(f"{self.source}: unreadable near line {reader.line_num}: {type(exc).__name__}") from None
+        """Data rows (after the header) in batches, skipping blank lines. Once read to the end, ``cut``
+        says whether the file ends in the middle of a row."""
+        self.cut = None
+        try:
+            with self._open() as fh:
+                yield from self._chunks(_Lines(fh))
+        except OSError as exc:
+            raise _unreadable(self.source, exc) from None
 
-    def _open(self):  # noqa: ANN202 - a text file handle
+    def _chunks(self, lines: _Lines) -> Iterator[Chunk]:
+        reader = csv.reader(lines, delimiter=self.delimiter)
+        width = 0
+        try:
+            width = len(next(reader, None) or [])
+            lines.row_start = lines.count + 1
+            chunk: Chunk = []
+            last: tuple[int, int, list[str]] | None = None  # (first line, last line, cells) of the last row
+            for row in reader:
+                start, lines.row_start = lines.row_start, lines.count + 1
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                last = (start, reader.line_num, row)
+                chunk.append((reader.line_num, row))
+                if len(chunk) >= self.batch_rows:
+                    yield chunk
+                    chunk = []
+            if last is not None and last[1] == lines.count:  # the last row ends the file
+                self.cut = _cut_row(last, width, lines.ends_with_newline, "".join(lines.tail), self.delimiter)
+            if chunk:
+                yield chunk
+        except (csv.Error, UnicodeDecodeError) as exc:
+            if isinstance(exc, csv.Error) and "field larger than field limit" in str(exc):
+                raise SourceFileError(
+                    f"{self.source}: a cell near line {reader.line_num} holds over {MAX_FIELD_CHARS:,} characters "
+                    "(a quote that never closes?); fix or export the table again"
+                ) from None
+            raise SourceFileError(f"{self.source}: unreadable near line {reader.line_num}: {type(exc).__name__}") from None
+
+    def _open(self):  # a text file handle
         return self.path.open("r", encoding=self.encoding, newline="", errors="strict")
+
+
+class _Lines:
+    """The file's physical lines as csv reads them: how many, and the ones of the row being read."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self.count = 0
+        self.row_start = 1  # first physical line of the row being read
+        self.tail: list[str] = []  # the lines of the row being read
+        self.ends_with_newline = True
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.count += 1
+        if self.count == self.row_start:
+            self.tail = []
+        self.tail.append(line)
+        self.ends_with_newline = line.endswith(("\n", "\r"))
+        return line
+
+
+def _cut_row(last: tuple[int, int, list[str]], width: int, ends_with_newline: bool, text: str,
+             delimiter: str) -> str | None:
+    """Why the file's last row is cut short: a quote that never closes, or a short row with no line break
+    after it (a whole row without a final line break is fine)."""
+    first, line, cells = last
+    if _quote_never_closes(text, delimiter):
+        return f"a quoted cell opened on line {first} never closes"
+    if not ends_with_newline and len(cells) < width:
+        return f"the last row (line {line}) has {len(cells)} of {width} cells and no line break after it"
+    return None
+
+
+def _quote_never_closes(text: str, delimiter: str) -> bool:
+    try:
+        list(csv.reader(text.splitlines(keepends=True), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 class FileConnector:
@@ -107,17 +220,36 @@ class FileConnector:
     def __init__(self, spec: ConnectorSpec, folder: Path) -> None:
         self.spec = spec
         self.folder = folder
-        if not folder.is_dir():
+        try:
+            is_dir = folder.is_dir()
+        except (OSError, ValueError) as exc:  # ENAMETOOLONG, a NUL: no folder can have that name
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a valid file name"
+            shown = f" {folder}" if len(str(folder)) <= 200 else f" of {len(str(folder)):,} characters"
+            raise SourcePathError(
+                f"[source] path{shown} cannot name a folder ({why}); set it to the folder that holds the exports"
+            ) from None
+        if not is_dir:
             raise SourceUnavailable(f"export folder {folder} not found; check [source] path in the config")
-        self._files = {p.name.casefold(): p for p in folder.iterdir() if p.is_file()}
+        try:
+            entries = list(folder.iterdir())
+        except OSError as exc:
+            raise SourceUnavailable(
+                f"export folder {folder} cannot be read ({exc.strerror or type(exc).__name__}); check that the "
+                "account running pms-bridge may read it"
+            ) from None
+        # Regular files first: a folder or a broken link named like an export is named, never read or skipped.
+        entries.sort(key=lambda p: not p.is_file())
+        self._files: dict[str, Path] = {}
+        for p in entries:
+            self._files.setdefault(p.name.casefold(), p)
 
     def find(self, names: list[str]) -> Path | None:
-        for name in names:
-            for ext in self.spec.extensions:
-                hit = self._files.get(f"{name}{ext}".casefold())
-                if hit is not None:
-                    return hit
-        return None
+        """The file for one of ``names``: a regular file if there is one, else whatever is named so."""
+        hits = [
+            hit for name in names for ext in self.spec.extensions
+            if (hit := self._files.get(f"{name}{ext}".casefold())) is not None
+        ]
+        return next((p for p in hits if p.is_file()), hits[0] if hits else None)
 
     def open(self, names: list[str], cursor: str | None = None, patients: object = None) -> SourceTable | None:
         """The table exported under one of ``names``, or None when there is no such file.
@@ -127,8 +259,14 @@ class FileConnector:
         path = self.find(names)
         if path is None:
             return None
-        encoding = detect_encoding(path, self.spec.encodings)
-        with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
-            first_line = fh.readline().lstrip("\ufeff")
+        problem = _not_a_file(path)
+        if problem is not None:
+            raise SourceFileError(f"{path.name} in the export folder {problem}; replace it with the exported table")
+        try:
+            encoding = detect_encoding(path, self.spec.encodings)
+            with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
+                first_line = fh.readline().lstrip("\ufeff")
+        except OSError as exc:
+            raise _unreadable(path.name, exc) from None
         delimiter = detect_delimiter(first_line, self.spec.delimiters)
         return SourceTable(path, encoding, delimiter, self.spec.batch_rows)

@@ -6,14 +6,16 @@
   appointment it was about has already started;
 - a task a person dismissed stays dismissed unless its subject changes
   materially (another appointment, or the appointment moved to another day);
-- a resolved or expired task whose finding comes back is reopened.
+- a resolved or expired task whose finding comes back is reopened;
+- a task of a *held* rule (one that read a table not read whole this run) is not resolved: its finding
+  may be missing only because its rows were. It still expires once its appointment has started.
 
 Every transition is reported with its cause so it can be recorded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -42,6 +44,7 @@ class LedgerUpdate:
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(("opened", "updated", "resolved", "expired", "reopened", "unchanged"), 0)
     )
+    held: dict[str, int] = field(default_factory=dict)  # rule -> open tasks not resolved because the rule was held
 
     def record(self, task: Task, transition: Transition, count: str) -> None:
         self.changed[task.key] = task
@@ -100,14 +103,15 @@ def reconcile(
     evaluated_rules: set[str],
     appointment_starts: dict[str, datetime | None],  # None: undated (planned, unscheduled list)
     assignees: dict[str, str] | None = None,
-    allow_close: bool = True,
+    held: Mapping[str, str] | None = None,
     fingerprints: dict[str, str] | None = None,
     clinics: dict[str, str] | None = None,
 ) -> LedgerUpdate:
     """What the ledger becomes after a run's findings.
 
-    ``allow_close`` is False when the run could not read all its data: then no
-    task is resolved or expired on the strength of a missing finding.
+    ``held``: the rules whose tasks may not be resolved this run (rule code -> why): a table they read was
+    not read whole, so their missing findings prove nothing. Their tasks still expire when the appointment
+    has started.
     ``fingerprints`` holds the stored fingerprint of each existing task; ``clinics`` the clinic
     name of each finding (by key) in a multi-clinic office.
     """
@@ -141,8 +145,7 @@ def reconcile(
             update.record(updated, Transition(old.key, "open", "open", "details changed", changes), "updated")
         else:
             update.counts["unchanged"] += 1
-    if not allow_close:
-        return update
+    held = held or {}
     for key, old in existing.items():
         if old.status != "open" or key in seen or old.rule not in evaluated_rules:
             continue
@@ -150,6 +153,8 @@ def reconcile(
         if start is not None and start <= as_of:
             closed = replace(old, status="expired", resolved_at=as_of, updated_at=as_of)
             update.record(closed, Transition(key, "open", "expired", "the appointment date passed"), "expired")
+        elif old.rule in held:
+            update.held[old.rule] = update.held.get(old.rule, 0) + 1
         else:
             closed = replace(old, status="resolved", resolved_at=as_of, updated_at=as_of)
             update.record(closed, Transition(key, "open", "resolved", "no longer found"), "resolved")

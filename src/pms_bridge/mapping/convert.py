@@ -23,6 +23,14 @@ class ConversionError(ValueError):
     """The text does not fit the field's type (message names the type, not the value)."""
 
 
+# A time in year 9999 (or on the first days of year 1) is a placeholder, not a moment: it cannot be
+# moved to UTC or another zone without leaving the calendar, which would stop the whole run. The
+# "no date" values (0001-01-01, 0000-00-00) are the mapping's null_values and never get here.
+_FIRST_TIME = datetime(1, 1, 2)
+_LAST_TIME = datetime(9998, 12, 31, 23, 59, 59, 999999)
+_OUT_OF_RANGE = "a date and time outside years 1 to 9998 (a placeholder such as 9999-12-31, not a real time)"
+
+
 def _parse_with_formats(text: str, formats: list[str]) -> datetime | None:
     for fmt in formats:
         try:
@@ -91,6 +99,8 @@ def make_converter(annotation: Any, settings: Settings, tz: ZoneInfo) -> Convert
 
         def to_datetime(value: Any) -> datetime:
             parsed = value if isinstance(value, datetime) else _naive_datetime(str(value).strip(), settings)
+            if not _FIRST_TIME <= parsed.replace(tzinfo=None) <= _LAST_TIME:
+                raise ConversionError(_OUT_OF_RANGE)
             if parsed.tzinfo is None:
                 return parsed.replace(tzinfo=tz)
             return parsed.astimezone(tz)

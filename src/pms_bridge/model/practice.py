@@ -10,11 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
+MAX_TIMEZONE_CHARS = 64  # the longest IANA name is about 32; a longer value is a slip, not a zone
+
+
 def check_timezone(value: str) -> str:
+    # zoneinfo reads the name as a file path: an odd one raises OSError (name too long, a folder), not only
+    # ZoneInfoNotFoundError, so the length is checked first and any OSError is an unknown timezone too.
+    shown = repr(value) if len(value) <= MAX_TIMEZONE_CHARS else f"of {len(value):,} characters"
+    problem = f"unknown timezone {shown}; use an IANA name such as America/Chicago"
+    if len(value) > MAX_TIMEZONE_CHARS:
+        raise ValueError(problem)
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {value!r}; use an IANA name such as America/Chicago") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(problem) from None
     return value
 
 

@@ -2,8 +2,9 @@
 
 A full export or full list (stored rows it lacks), per-patient lists (a fetched patient's stored
 rows the answer lacks), a deletion list, ids reconciled with the table (query route), the upcoming
-window re-listed. A read that failed is never evidence, and a removal so large it looks like a cut
-export is refused with a warning.
+window re-listed. A read that failed is never evidence, nor is a table with quarantined rows or a file
+cut short (a row that could not be read looks absent), and a removal so large it looks like a cut
+export is refused: the run warns and is partial.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def _remove_unless_suspicious(
     """Remove ``gone``, unless it is a large share of the ``stored`` rows: more likely a cut-short or wrong
     answer than a mass deletion, so nothing is removed and the run warns with ``why``."""
     if len(gone) > MIN_SUSPICIOUS_REMOVAL and len(gone) > max_fraction * stored:
-        entry.warning = why
+        entry.note(why)
+        entry.incomplete = f"lacks {len(gone):,} of {stored:,} stored rows ({evidence})"
         log.warning("resource.removal_refused", resource=entry.resource, missing=len(gone), stored=stored)
         return
     _remove(store, ids, gone, entry, evidence)
@@ -119,6 +121,8 @@ def _remove_deleted(
     gone = stored - present
     if not gone:
         return
+    if _doubtful(entry, gone, source):
+        return
     _remove_unless_suspicious(store, ids, gone, len(stored), max_fraction, entry, "full list", (
         f"{source} lacks {len(gone):,} of the {len(stored):,} stored {entity} rows; kept them, since the file "
         "looks truncated. If they really were deleted, raise [source] max_removal_fraction for one run; "
@@ -132,7 +136,22 @@ def _remove_missing_for_patients(
 ) -> None:
     """Each fetched patient's answer was that patient's whole list: their stored rows it lacks are gone."""
     stored = ids.of(store.ids_of_patients(ids.entity, patients))
-    _remove(store, ids, stored - present, entry, "per-patient lists")
+    gone = stored - present
+    if gone and not _doubtful(entry, gone, entry.source or entry.resource):
+        _remove(store, ids, gone, entry, "per-patient lists")
+
+
+def _doubtful(entry: ResourceReport, gone: set[str], source: str) -> bool:
+    """Rows the read lacks are no evidence of a deletion when some of its rows were quarantined (their ids may
+    be among them) or the file was cut short: then nothing is removed, and the run says how many were kept."""
+    if not entry.quarantined and not entry.incomplete:
+        return False
+    why = "it has quarantined rows" if entry.quarantined else "it looks cut short"
+    rows = "row" if len(gone) == 1 else "rows"
+    entry.note(f"Kept the {len(gone):,} stored {entry.entity} {rows} {source} lacks, since {why}: a row that could "
+               "not be read is no evidence of a deletion.")
+    log.warning("resource.removal_held", resource=entry.resource, missing=len(gone), quarantined=entry.quarantined)
+    return True
 
 
 def _reconcile(

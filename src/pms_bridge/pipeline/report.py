@@ -24,13 +24,38 @@ class ResourceReport:
     removed: int = 0  # rows a full export no longer has (deleted in the PMS)
     error: str | None = None  # a file-level problem: the file was not (fully) loaded
     unavailable: str | None = None  # the PMS cannot serve it at all (e.g. its version is too old): not a failure
-    warning: str | None = None  # needs a person's look, but the run is not partial
+    warning: str | None = None  # needs a person's look (with ``incomplete`` or quarantined rows the run is partial)
+    # Why the rows read may not be the whole table (a file cut short, a removal refused as a cut export):
+    # nothing was removed and no rule reading it closed a task. Makes the run partial.
+    incomplete: str | None = None
+    # A reference table (or a resource that is one too): the other entities whose records it feeds.
+    feeds: list[str] = field(default_factory=list)
     # The practice's own labels no setting places: config key -> label -> rows (labels, never patient data)
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def missing(self) -> bool:
         return self.source is None and self.error is None
+
+    @property
+    def doubt(self) -> str | None:
+        """Why this table's rows are no evidence that something is gone (None: they are); names and counts only."""
+        name = self.source or self.resource
+        if self.error:
+            return f"{name} could not be read"
+        if self.incomplete:
+            return f"{name} looks cut short"
+        if self.quarantined:
+            return f"{name} has {self.quarantined:,} quarantined row{'s' if self.quarantined != 1 else ''}"
+        return None
+
+    @property
+    def speaks_for(self) -> set[str]:
+        """The entities this table's rows are evidence about."""
+        return set(self.feeds) | ({self.entity} if self.entity else set())
+
+    def note(self, text: str) -> None:
+        self.warning = f"{self.warning} {text}" if self.warning else text
 
 
 def unavailable_entities(resources: Iterable[tuple[str | None, str | None]]) -> set[str]:
@@ -49,6 +74,10 @@ class TaskReport:
     counts: dict[str, int]  # opened / updated / resolved / expired / reopened / unchanged
     open_tasks: int
     sinks: list[SinkResult] = field(default_factory=list)
+    # Rules whose tasks could not close this run: rule code -> why (tables and counts), and how many
+    # of its tasks stayed open only because of that.
+    held: dict[str, str] = field(default_factory=dict)
+    held_tasks: dict[str, int] = field(default_factory=dict)
 
     @property
     def push_failures(self) -> int:
@@ -95,9 +124,23 @@ class SyncReport:
         return [r for r in self.resources if r.error]
 
     @property
+    def incomplete(self) -> list[ResourceReport]:
+        return [r for r in self.resources if r.incomplete]
+
+    def doubts(self) -> dict[str, list[str]]:
+        """Entity -> why some table feeding it is no evidence of absence this run (see ResourceReport.doubt)."""
+        doubts: dict[str, list[str]] = {}
+        for r in self.resources:
+            why = r.doubt
+            if why:
+                for entity in sorted(r.speaks_for):
+                    doubts.setdefault(entity, []).append(why)
+        return doubts
+
+    @property
     def status(self) -> str:
         pushes_failed = self.tasks is not None and self.tasks.push_failures > 0
-        return "partial" if self.quarantined or self.failed or pushes_failed else "ok"
+        return "partial" if self.quarantined or self.failed or self.incomplete or pushes_failed else "ok"
 
     def to_summary(self) -> dict[str, Any]:
         """JSON-able summary stored with the run."""
@@ -115,6 +158,11 @@ class SyncReport:
                 {**self.tasks.counts, "open": self.tasks.open_tasks, "push_failures": self.tasks.push_failures}
                 if self.tasks
                 else None
+            ),
+            "closes_held": (
+                {code: {"why": why, "tasks": self.tasks.held_tasks.get(code, 0)} for code, why in self.tasks.held.items()}
+                if self.tasks
+                else {}
             ),
             "sinks": [s.__dict__ for s in self.tasks.sinks] if self.tasks else [],
             "snapshot": self.snapshot_counts,

@@ -10,7 +10,9 @@ a full export or full list (stored rows it lacks), per-patient lists (a
 fetched patient's stored rows the answer lacks), a deletion list, ids
 reconciled with the table (query route), the upcoming window re-listed
 (deletions.py). A read that failed is never evidence: nothing is removed for
-that resource.
+that resource. Nor is a table with quarantined rows (a row whose id could not be
+read looks absent) or a file cut short: its rows are stored, the run is partial,
+and the rules reading it close no task (pipeline/tasks.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pms_bridge.connectors import FileConnector, SourceUnavailable
 from pms_bridge.connectors.api_client import ApiVersionTooOld
 from pms_bridge.errors import ItemSkipped
 from pms_bridge.mapping import (
+    BoundResource,
     CompiledResource,
     FieldError,
     FileLevelError,
@@ -34,6 +37,7 @@ from pms_bridge.mapping import (
 from pms_bridge.mapping.spec import FieldSpec, LookupSpec
 from pms_bridge.model import Record
 from pms_bridge.pipeline.deletions import check_deletions
+from pms_bridge.pipeline.interrupt import checkpoint
 from pms_bridge.pipeline.report import ResourceReport, SyncReport
 from pms_bridge.rules import Horizons, horizons
 from pms_bridge.store import QuarantinedRow, Store
@@ -41,6 +45,12 @@ from pms_bridge.store import QuarantinedRow, Store
 log = structlog.get_logger("pms_bridge.sync")
 
 Progress = Callable[[str, int], None]  # (resource, rows read so far)
+
+# A cell this long in a column the mapping reads is no value a PMS keeps there (a quote that swallowed
+# rows, a pasted file): that row is quarantined. Columns the mapping does not read may hold more
+# (Open Dental keeps images in document.RawBase64).
+MAX_CELL_CHARS = 1_000_000
+MAX_ID_CHARS = 64  # the model's (and the store's) longest id
 
 
 class Table(Protocol):
@@ -65,16 +75,66 @@ def _row_shape_problem(row: list[str], width: int) -> str | None:
     return f"row has {len(row)} cells, the header has {width} (a delimiter or quote inside a cell?)"
 
 
-def _reference_rows(spec: LookupSpec, header: list[str], cells_iter: Iterator[list[str]]) -> dict[str, dict[str, str]]:
-    """key -> kept columns of a reference table's rows."""
+def _oversized_cell(row: list[str], read: list[tuple[str, int]]) -> tuple[str, str] | None:
+    """(column, problem) of the first cell the mapping reads that is too long to be a value."""
+    for column, position in read:
+        if position < len(row) and len(row[position]) > MAX_CELL_CHARS:
+            return column, (f"column {column} holds {len(row[position]):,} characters, over the {MAX_CELL_CHARS:,} "
+                            "a value may have (a quote that never closes, or a file pasted into a cell?)")
+    return None
+
+
+def _readable_id(bound: BoundResource, cells: list[str]) -> str | None:
+    """The row's id when it reads as one (an over-long "id" is some other cell's text, never an id)."""
+    source_id = bound.source_id_of(cells)
+    return source_id if source_id and len(source_id) <= MAX_ID_CHARS else None
+
+
+def _read_positions(mapping: MappingFile, name: str, header: list[str]) -> list[tuple[str, int]]:
+    return [(column, header.index(column)) for column in mapping_columns(mapping, name) if column in header]
+
+
+def _reference_rows(
+    spec: LookupSpec, header: list[str], lines: Iterator[tuple[int, list[str]]], bad: list[int] | None = None
+) -> dict[str, dict[str, str]]:
+    """key -> kept columns of a reference table's rows; the line numbers of short rows go to ``bad``."""
     missing = [c for c in [spec.key, *spec.columns] if c not in header]
     if missing:
         raise FileLevelError(f"missing column(s) {', '.join(missing)} for reference table")
     key_pos = header.index(spec.key)
     positions = [(c, header.index(c)) for c in spec.columns]
-    return {
-        cells[key_pos].strip(): {c: cells[p] for c, p in positions} for cells in cells_iter if len(cells) >= len(header)
-    }
+    rows: dict[str, dict[str, str]] = {}
+    for line, cells in lines:
+        if len(cells) < len(header):
+            if bad is not None:
+                bad.append(line)
+            continue
+        rows[cells[key_pos].strip()] = {c: cells[p] for c, p in positions}
+    return rows
+
+
+def _fed_by(mapping: MappingFile, table: str) -> list[str]:
+    """The entities whose records look ids up in reference table ``table``."""
+
+    def uses(spec: FieldSpec) -> bool:
+        return any(hop.split(".")[0] == table for hop in spec.lookup) or any(map(uses, spec.inputs.values()))
+
+    return sorted({
+        resource.entity for resource in mapping.resources.values() if any(map(uses, resource.field_specs().values()))
+    })
+
+
+def _mark_cut(table: Table, entry: ResourceReport) -> None:
+    """A file whose last row is cut short: its rows are stored, but they are not the whole table."""
+    cut = getattr(table, "cut", None)
+    if not cut:
+        return
+    entry.incomplete = f"{table.source}: {cut}"
+    entry.note(
+        f"{table.source} ends in the middle of a row ({cut}): it looks cut short while it was exported. Its rows "
+        "were stored, but nothing was removed on its evidence; export the table again."
+    )
+    log.warning("resource.cut_short", resource=entry.resource, source=table.source)
 
 
 def _load_lookups(connector: Connector, mapping: MappingFile, store: Store, report: SyncReport) -> LookupTables:
@@ -82,7 +142,7 @@ def _load_lookups(connector: Connector, mapping: MappingFile, store: Store, repo
     for name, spec in mapping.lookups.items():
         if name in mapping.resources:
             continue
-        entry = ResourceReport(resource=name, entity=None)
+        entry = ResourceReport(resource=name, entity=None, feeds=_fed_by(mapping, name))
         report.resources.append(entry)
         cursor_name = f"lookup:{name}"
         try:
@@ -93,10 +153,17 @@ def _load_lookups(connector: Connector, mapping: MappingFile, store: Store, repo
             header = table.header()
             if not header:
                 continue  # nothing (changed)
-            rows = _reference_rows(spec, header, (cells for chunk in table.chunks() for _, cells in chunk))
+            short: list[int] = []
+            rows = _reference_rows(spec, header, (row for chunk in table.chunks() for row in chunk), short)
             entry.rows_read = len(rows)
             store.save_references(name, rows)
-            store.set_cursor(cursor_name, table.fingerprint(), report.run_id)
+            problem = f"row has fewer cells than the header's {len(header)} (a delimiter or quote inside a cell?)"
+            store.quarantine(report.run_id, [QuarantinedRow(table.source, name, line, None, None, problem)
+                                             for line in short])
+            entry.quarantined = len(short)
+            _mark_cut(table, entry)
+            if not short and not entry.incomplete:  # read again next time until it reads whole
+                store.set_cursor(cursor_name, table.fingerprint(), report.run_id)
         except ItemSkipped as exc:  # one table or request: the rest of the run goes on
             entry.error = f"{entry.source}: {exc}" if isinstance(exc, FileLevelError) else str(exc)
             log.warning("lookup.failed", lookup=name, source=entry.source)
@@ -120,13 +187,14 @@ def _load_resource(
     seen: set[str] = set()  # ids stored from this file
     present: set[str] = set()  # ids the file holds, stored or not
     reference = compiled.mapping.lookups.get(compiled.name)
+    read = _read_positions(compiled.mapping, compiled.name, header)
     first = True
     for chunk in table.chunks():
         if first:
             bound.check_export_mode([cells for _, cells in chunk])
             first = False
         if reference is not None:  # this resource is also a reference table for the ones after it
-            rows = _reference_rows(reference, header, (cells for _, cells in chunk))
+            rows = _reference_rows(reference, header, iter(chunk))
             store.save_references(compiled.name, rows)
             lookups.setdefault(compiled.name, {}).update(rows)
         good: list[Record] = []
@@ -137,13 +205,22 @@ def _load_resource(
             if problem is not None:
                 bad.append(QuarantinedRow(table.source, compiled.name, line, None, None, problem))
                 continue
+            oversized = _oversized_cell(cells, read)
+            if oversized is not None:
+                source_id = _readable_id(bound, cells)
+                if source_id:
+                    present.add(source_id)
+                log.warning("row.quarantined", source=table.source, line=line, column=oversized[0],
+                            reason="oversized cell")
+                bad.append(QuarantinedRow(table.source, compiled.name, line, source_id, oversized[0], oversized[1]))
+                continue
             if bound.skips(cells):
                 entry.skipped += 1
                 continue
             try:
                 record = bound.map_row(cells)
             except FieldError as exc:
-                source_id = bound.source_id_of(cells)
+                source_id = _readable_id(bound, cells)
                 if source_id:
                     present.add(source_id)
                 # The offending cell helps whoever debugs a mapping; the log's redaction masks it.
@@ -168,6 +245,7 @@ def _load_resource(
         if progress is not None:
             progress(compiled.name, entry.rows_read)
     entry.unmapped = bound.unmapped.as_dict()
+    _mark_cut(table, entry)
     return present | seen
 
 
@@ -295,8 +373,10 @@ def sync(
     patients = _Patients(store, today, needs)
     for name in mapping.resources:
         compiled = CompiledResource(mapping, name, tz)
-        entry = ResourceReport(resource=name, entity=compiled.spec.entity)
+        feeds = [e for e in _fed_by(mapping, name) if e != compiled.spec.entity] if name in mapping.lookups else []
+        entry = ResourceReport(resource=name, entity=compiled.spec.entity, feeds=feeds)
         report.resources.append(entry)
+        checkpoint()  # a safe point: a signal stops the run between resources
         old_cursor = store.get_cursor(name)
         try:
             table = _open(connector, mapping, name, mapping.resource_files(name), old_cursor, patients=patients)

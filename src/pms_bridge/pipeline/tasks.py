@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from pms_bridge.config import Config
@@ -12,15 +12,52 @@ from pms_bridge.ledger import Ledger, LedgerUpdate, Task, reconcile
 from pms_bridge.model import Patient
 from pms_bridge.pipeline.check import CheckReport
 from pms_bridge.pipeline.report import SyncReport
-from pms_bridge.rules import Finding, Snapshot
+from pms_bridge.rules import RULES, Finding, Snapshot
 from pms_bridge.sinks import ListMeta
 from pms_bridge.sinks.registry import SinkContext, SinkResult, get_sink
 from pms_bridge.store import Store
 
 
+def held_rules(sync: SyncReport, rules: Iterable[str]) -> dict[str, str]:
+    """Of ``rules``, the ones whose tasks may not be resolved this run: rule code -> why.
+
+    A rule is held when a table feeding an entity it reads (``Rule.evidence``) failed, was cut short or
+    had rows quarantined: a finding of it that vanished may have vanished with those rows.
+    """
+    doubts = sync.doubts()
+    held: dict[str, str] = {}
+    for code in rules:
+        reasons = [why for entity in sorted(RULES[code].evidence & doubts.keys()) for why in doubts[entity]]
+        if reasons:
+            held[code] = "; ".join(dict.fromkeys(reasons))
+    return held
+
+
+def note_held(sync: SyncReport, held: Mapping[str, str], kept_open: Mapping[str, int]) -> None:
+    """Say on each doubtful table which rules' tasks it kept from closing (the run summary prints it)."""
+    for r in sync.resources:
+        why = r.doubt
+        if why is None:
+            continue
+        rules = sorted(code for code in held if RULES[code].evidence & r.speaks_for)
+        if not rules:
+            continue
+        kept = sum(kept_open.get(code, 0) for code in rules)
+        r.note(
+            f"Because {why}, tasks of {', '.join(rules)} were not resolved this run"
+            f"{f' ({kept:,} kept open)' if kept else ''}; they can close on the next run that reads it whole."
+        )
+
+
 def update_ledger(
-    store: Store, check: CheckReport, snapshot: Snapshot, run_id: int, allow_close: bool, assignees: dict[str, str]
+    store: Store,
+    check: CheckReport,
+    snapshot: Snapshot,
+    run_id: int,
+    held: Mapping[str, str],
+    assignees: dict[str, str],
 ) -> LedgerUpdate:
+    """``held``: rules whose tasks may not be resolved this run (see ``held_rules``)."""
     ledger = Ledger(store)
     existing = {t.key: t for t in ledger.tasks()}
     starts = {aid: apt.start for aid, apt in snapshot.appointments.items()}
@@ -32,7 +69,7 @@ def update_ledger(
         evaluated_rules=set(check.rules),
         appointment_starts=starts,
         assignees=assignees,
-        allow_close=allow_close,
+        held=held,
         fingerprints=ledger.fingerprints(),
         clinics=clinic_names(check.findings, snapshot),
     )

@@ -73,12 +73,22 @@ class Rule:
     # Entities without which the rule's answer would be wrong (not merely incomplete): when the
     # PMS cannot serve one of them at all, the rule is not evaluated.
     reads: frozenset[str] = frozenset()
+    # Every entity whose rows the rule's answer depends on (``evidence``): when a table of one of them
+    # was not read whole, a finding of this rule that vanished proves nothing, and its task stays open.
+    also_reads: frozenset[str] = frozenset()
+
+    @property
+    def evidence(self) -> frozenset[str]:
+        return BASE_READS | self.reads | self.also_reads
 
     def settings(self, values: dict[str, Any] | None = None) -> RuleSettings:
         return self.settings_model.model_validate(values or {})
 
 
 RULES: dict[str, Rule] = {}
+
+# Every rule reads the patients and their appointments (whom a finding is about, and when).
+BASE_READS = frozenset({"patient", "appointment"})
 
 
 def rule(
@@ -92,13 +102,15 @@ def rule(
     fix: str,
     settings: type[RuleSettings] = RuleSettings,
     reads: Iterable[str] = (),
+    also_reads: Iterable[str] = (),
 ) -> Callable[[Check], Check]:
-    """Register a rule function under a stable code."""
+    """Register a rule function under a stable code. ``reads``: entities it cannot be evaluated without;
+    ``also_reads``: the other entities its answer depends on (patients and appointments go without saying)."""
 
     def register(check: Check) -> Check:
         if code in RULES or any(r.name == name for r in RULES.values()):
             raise ValueError(f"rule {code} / {name} registered twice")
-        RULES[code] = Rule(code, name, role, severity, summary, why, fix, settings, check, frozenset(reads))
+        RULES[code] = Rule(code, name, role, severity, summary, why, fix, settings, check, frozenset(reads), frozenset(also_reads))
         return check
 
     return register

@@ -82,6 +82,7 @@ def _inactive_on(cov: Coverage, when: date) -> str | None:
     fix="Confirm the patient's current insurance, update or drop the coverage, and re-check eligibility.",
     settings=WindowSettings,
     reads=("coverage",),
+    also_reads=("verification",),
 )
 def insurance_inactive(ctx: RuleContext, settings: WindowSettings) -> Iterator[Finding]:
     for pid, apts in ctx.window_by_patient(settings.window_days).items():

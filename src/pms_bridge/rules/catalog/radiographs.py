@@ -59,6 +59,7 @@ class XR001Settings(RecencySettings):
     fix="Request the images from the previous or referring office, or book radiographs at the visit.",
     settings=XR001Settings,
     reads=("document",),
+    also_reads=("procedure", "referral"),  # a completed radiograph procedure is a film on file
 )
 def radiographs_missing(ctx: RuleContext, settings: XR001Settings) -> Iterator[Finding]:
     edge = ctx.today - timedelta(days=settings.lookback_days)
@@ -112,6 +113,7 @@ class XR002Settings(WindowSettings):
     "or take it first (a planned radiograph counts once it is completed).",
     settings=XR002Settings,
     reads=("document",),
+    also_reads=("procedure",),
 )
 def radiographs_outdated_for_procedure(ctx: RuleContext, settings: XR002Settings) -> Iterator[Finding]:
     needs = [(need, CodeSet(need.codes)) for need in settings.needs]

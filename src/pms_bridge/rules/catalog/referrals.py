@@ -156,6 +156,7 @@ def cases(ctx: RuleContext, settings: ReferralSettings) -> Iterator[Case]:
     "office notices.",
     fix="Call the patient and book the first visit.",
     settings=REF001Settings,
+    also_reads=("referral",),
 )
 def new_patient_not_scheduled(ctx: RuleContext, settings: REF001Settings) -> Iterator[Finding]:
     for case in cases(ctx, settings):
@@ -181,6 +182,7 @@ def new_patient_not_scheduled(ctx: RuleContext, settings: REF001Settings) -> Ite
     why="The longer the wait for the first visit, the more referred and new patients go elsewhere or no-show.",
     fix="Offer an earlier slot (short-call list, open hygiene time) and move the first visit before the deadline.",
     settings=ReferralSettings,
+    also_reads=("referral",),
 )
 def first_visit_beyond_deadline(ctx: RuleContext, settings: ReferralSettings) -> Iterator[Finding]:
     for case in cases(ctx, settings):
@@ -209,6 +211,7 @@ def first_visit_beyond_deadline(ctx: RuleContext, settings: ReferralSettings) ->
     why="A referred or new patient who was never seen is lost revenue and, for referrals, a referring office let down.",
     fix="Call the patient to rebook, or record why they will not come (and tell the referring office).",
     settings=ReferralSettings,
+    also_reads=("referral",),
 )
 def referral_window_missed(ctx: RuleContext, settings: ReferralSettings) -> Iterator[Finding]:
     for case in cases(ctx, settings):

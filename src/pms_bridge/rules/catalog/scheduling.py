@@ -105,6 +105,7 @@ def _procedure_list(procs: list[tuple[Procedure, str]]) -> list[dict[str, Any]]:
     "and a claim for out-of-scope work is denied.",
     fix="Move the procedures to a dentist (or correct their provider); give a hygiene appointment its hygienist.",
     settings=SCH001Settings,
+    also_reads=("procedure", "procedure_code", "provider"),
 )
 def procedure_outside_provider_scope(ctx: RuleContext, settings: SCH001Settings) -> Iterator[Finding]:
     scope, visit_codes = CodeSet(settings.hygienist_codes), CodeSet(settings.hygiene_visit_codes)
@@ -152,6 +153,7 @@ def procedure_outside_provider_scope(ctx: RuleContext, settings: SCH001Settings)
     "and production and the claim go to the wrong provider.",
     fix="Change the procedures' provider, or book the appointment with the provider who will do them.",
     settings=WindowSettings,
+    also_reads=("procedure", "provider"),
 )
 def procedure_provider_differs(ctx: RuleContext, settings: WindowSettings) -> Iterator[Finding]:
     for apt in ctx.window(settings.window_days):
@@ -196,6 +198,7 @@ class SCH003Settings(WindowSettings):
     "cannot be estimated; the visit often ends up unproductive.",
     fix="Attach the planned procedures to the appointment, or set an exempt appointment type (e.g. Consult).",
     settings=SCH003Settings,
+    also_reads=("procedure",),
 )
 def appointment_without_procedures(ctx: RuleContext, settings: SCH003Settings) -> Iterator[Finding]:
     exempt = {t.casefold() for t in settings.exempt_types}
@@ -302,6 +305,7 @@ def combined_minutes(times: list[CodeTime]) -> int:
     "the chair empty.",
     fix="Change the appointment's length to fit its procedures (or the procedures to fit the visit).",
     settings=SCH004Settings,
+    also_reads=("procedure", "procedure_code", "provider_code_time"),
 )
 def appointment_length_mismatch(ctx: RuleContext, settings: SCH004Settings) -> Iterator[Finding]:
     for apt in ctx.window(settings.window_days):
