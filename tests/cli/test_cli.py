@@ -195,7 +195,7 @@ def test_tasks_export_dismiss_and_history(tmp_path: Path, write_config) -> None:
 
     history = invoke("tasks", "history", key, "--config", str(config))
     assert "dismissed" in history.output and "new finding" in history.output
-    assert runner.invoke(app, ["tasks", "dismiss", "NOPE:x:1", "--config", str(config), "--reason", "x"]).exit_code == 1
+    assert runner.invoke(app, ["tasks", "dismiss", "NOPE:x:1", "--config", str(config), "--reason", "x"]).exit_code == 2
 
     csv_text = invoke("tasks", "--config", str(config), "--format", "csv", "--role", "patient").output
     assert csv_text.splitlines()[0].startswith("key,rule,name,status")

@@ -80,7 +80,7 @@ def test_help_teaches() -> None:
 
 def test_purge_without_yes_and_without_a_terminal_refuses(config: Path, later: None) -> None:
     result = invoke("purge", "--config", str(config))
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # the user must pass --yes
     assert "Would delete" in result.output and "--yes" in result.output
     store = _open(config)
     try:
@@ -92,7 +92,7 @@ def test_purge_without_yes_and_without_a_terminal_refuses(config: Path, later: N
 def test_purge_asks_and_a_no_deletes_nothing(config: Path, later: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(maintenance, "_interactive", lambda: True)
     result = invoke("purge", "--config", str(config), input="n\n")
-    assert result.exit_code == 1 and "Nothing deleted" in result.output
+    assert result.exit_code == 0 and "Nothing deleted" in result.output
     store = _open(config)
     try:
         assert store.count("appointment") == 5

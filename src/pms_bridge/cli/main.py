@@ -13,7 +13,7 @@ from rich.table import Table
 
 from pms_bridge import __version__
 from pms_bridge.cli.demo import DEMO_AS_OF, prepare_demo
-from pms_bridge.cli.errors import EXIT_PARTIAL, handle_errors
+from pms_bridge.cli.errors import EXIT_PARTIAL, cannot_write, handle_errors
 from pms_bridge.cli.findings import (
     print_catalog,
     print_counts,
@@ -21,11 +21,19 @@ from pms_bridge.cli.findings import (
     print_findings_json,
 )
 from pms_bridge.cli.maintenance import audit, purge
+from pms_bridge.cli.readers import warn_about, warn_if_unfinished
 from pms_bridge.cli.summary import print_sync_report, print_unmapped_labels
 from pms_bridge.cli.tasks import print_task_report, tasks_app
 from pms_bridge.config import Config, load_config
 from pms_bridge.logs import configure_logging
 from pms_bridge.pipeline import SyncReport, check_only, parse_as_of, run_sync
+from pms_bridge.pipeline.as_of import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    backdate_note,
+    is_backdated,
+)
+from pms_bridge.pipeline.interrupt import stop_on_signals
 
 app = typer.Typer(
     name="pms-bridge",
@@ -35,8 +43,9 @@ app = typer.Typer(
         "Start here:\n\n"
         "  pms-bridge demo                         run the bundled sample practice end to end\n\n"
         "  pms-bridge run --config practice.toml   sync a real practice (schedule it nightly)\n\n"
-        "Exit codes: 0 success, 2 bad config or mapping, 3 source unreachable, 4 partial run "
-        "(some rows quarantined or some pushes failed)."
+        "Exit codes: 0 success, 2 bad config or mapping, 3 source unreachable (or the practice busy with "
+        "another run), 4 partial run (some rows quarantined or some pushes failed), 130 / 143 stopped by "
+        "Ctrl-C / SIGTERM."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -64,6 +73,15 @@ AsOf = Annotated[
     ),
 ]
 Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output on stderr (-vv: debug).")]
+Backdate = Annotated[
+    bool,
+    typer.Option(
+        "--backdate",
+        help="Allow an --as-of before the newest data already stored (e.g. to rebuild a past day's task list). "
+        "Without it such a run is refused: the rules would see today's data as if it were then, and open "
+        "tasks would be resolved or reopened on a picture of the practice that never existed.",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -81,17 +99,20 @@ def main(
     """pms-bridge."""
 
 
-def _sync_with_progress(config: Config, as_of_text: str | None, command: str, check: bool = True) -> SyncReport:
+def _sync_with_progress(
+    config: Config, as_of_text: str | None, command: str, check: bool = True, backdate: bool = False
+) -> SyncReport:
     as_of = parse_as_of(as_of_text, config) if as_of_text else None
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+    with stop_on_signals(), Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True,
+        disable=not err.is_terminal,  # cron and pipes get no spinner (nor the blank line it leaves)
     ) as progress:
         task = progress.add_task("Syncing", total=None)
 
         def show(resource: str, rows: int) -> None:
             progress.update(task, description=f"Loading {resource}: {rows:,} rows")
 
-        return run_sync(config, as_of, command=command, progress=show, check=check)
+        return run_sync(config, as_of, command=command, progress=show, check=check, backdate=backdate)
 
 
 def _print_run(report: SyncReport, cfg: Config) -> None:
@@ -109,17 +130,20 @@ def _print_run(report: SyncReport, cfg: Config) -> None:
 def run(
     config: ConfigOption,
     as_of: AsOf = None,
+    backdate: Backdate = False,
     verbose: Verbose = 0,
 ) -> None:
     """Sync the practice's PMS data, check it against the rules, and print a summary.
 
     Reads the source named in \\[source], maps it to the normalized model, merges it into the store (re-running never duplicates rows) and quarantines bad rows without stopping.
 
+    One run per practice at a time: a second one exits at once (code 3) naming the one running. Ctrl-C or SIGTERM stops at a safe point (exit 130 / 143); the next run resumes.
+
     Schedule it nightly: see README, "Run it every night".
     """
     configure_logging(verbose)
     cfg = load_config(config)
-    report = _sync_with_progress(cfg, as_of, "run")
+    report = _sync_with_progress(cfg, as_of, "run", backdate=backdate)
     _print_run(report, cfg)
     raise typer.Exit(EXIT_PARTIAL if report.status == "partial" else 0)
 
@@ -140,7 +164,10 @@ def demo(
     """
     configure_logging(verbose)
     err.print(f"Generating the sample practice ({patients} patients) in {output}/exports ...")
-    config_path = prepare_demo(output, patients, seed)
+    try:
+        config_path = prepare_demo(output, patients, seed)
+    except OSError as exc:
+        raise cannot_write(output, exc, "the demo") from None
     cfg = load_config(config_path)
     report = _sync_with_progress(cfg, DEMO_AS_OF.isoformat(), "demo")
     _print_run(report, cfg)
@@ -168,15 +195,20 @@ def check(
 ) -> None:
     """Check the stored data against the rules and print the findings (nothing is synced or pushed).
 
-    Uses what the last `pms-bridge run` stored. Pin --as-of to see what the rules say at a given time.
+    Uses what the last `pms-bridge run` stored. Pin --as-of to see what the rules say at a given time (an --as-of before the stored data is allowed here: nothing is written; a note says so).
     """
     configure_logging(verbose)
     if output_format not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
     cfg = load_config(config)
-    report, data_as_of = check_only(cfg, parse_as_of(as_of, cfg) if as_of else None)
+    when = parse_as_of(as_of, cfg) if as_of else None
+    warn_if_unfinished(cfg, err)
+    report, data_as_of = check_only(cfg, when)
     if data_as_of is None:
         err.print("[yellow]The store holds no data yet: run `pms-bridge run --config ...` first.[/yellow]")
+    elif when is not None and is_backdated(when, data_as_of):
+        err.print(f"Note: {backdate_note(when, data_as_of, cfg.practice.practice().tz)}.", soft_wrap=True,
+                  markup=False)
     if output_format == "json":
         print_findings_json(report)
         return
@@ -213,17 +245,28 @@ def sample(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
     """Generate synthetic Open Dental table exports (for trials, tests and benchmarks)."""
+    configure_logging()  # log lines on stderr: stdout carries only the output
     from datetime import datetime
 
     from pms_bridge.sample import generate_group, generate_practice
 
-    when = datetime.fromisoformat(as_of)
+    try:
+        when = datetime.fromisoformat(as_of)
+        if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
+            raise ValueError
+    except ValueError:
+        raise typer.BadParameter(f"{as_of!r}: give an ISO date/time such as 2026-03-02T08:00", param_hint="--as-of") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=DEMO_AS_OF.tzinfo)
-    if locations == 1:
-        reports = [generate_practice(output, as_of=when, seed=seed, patients=patients)]
-    else:
-        reports = generate_group(output, as_of=when, locations=locations, seed=seed, patients=patients)
+    if output.exists() and not output.is_dir():
+        raise cannot_write(output, FileExistsError(17, "it is an existing file, not a folder"), "the sample exports")
+    try:
+        if locations == 1:
+            reports = [generate_practice(output, as_of=when, seed=seed, patients=patients)]
+        else:
+            reports = generate_group(output, as_of=when, locations=locations, seed=seed, patients=patients)
+    except OSError as exc:
+        raise cannot_write(output, exc, "the sample exports") from None
     for rep in reports:
         out.print(f"{rep.out_dir}: {sum(rep.rows.values()):,} rows in {len(rep.rows)} tables")
 
@@ -235,26 +278,31 @@ def runs(
     limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON with each run's full summary.")] = False,
 ) -> None:
-    """List the practice's recent runs (status, counts, data as of)."""
+    """List the practice's recent runs (status, counts, data as of).
+
+    A run that did not finish shows as running (still going, or it stopped without a trace) or interrupted.
+    """
+    configure_logging()  # log lines on stderr: stdout carries only the output
     from pms_bridge.store import Store
 
     cfg = load_config(config)
     store = Store.open(cfg.store_url(), cfg.practice.practice())
+    try:
+        warn_about(store, err)
+        history = store.list_runs(limit)
+    finally:
+        store.close()
     if as_json:
-        history = [
+        print(json.dumps([
             {**r.__dict__, **{k: getattr(r, k).isoformat() if getattr(r, k) else None
                               for k in ("started_at", "finished_at", "as_of")}}
-            for r in store.list_runs(limit)
-        ]
-        store.close()
-        print(json.dumps(history, indent=2))
+            for r in history
+        ], indent=2))
         return
     table = Table(title="Runs")
     for header in ("run", "command", "started UTC", "took", "status", "bad rows", "to map", "findings", "open",
                    "new/resolved"):
-        table.add_column(header, no_wrap=header == "started UTC")
-    history = store.list_runs(limit)
-    store.close()
+        table.add_column(header, no_wrap=header in ("started UTC", "status"))
     for r in history:
         took = f"{(r.finished_at - r.started_at).total_seconds():.0f}s" if r.finished_at else ""
         findings = r.summary.get("findings") or {}
@@ -280,6 +328,7 @@ def quarantine(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
 ) -> None:
     """Show rows a run quarantined: file, line, field and reason (no patient data)."""
+    configure_logging()  # log lines on stderr: stdout carries only the output
     from pms_bridge.store import Store
 
     cfg = load_config(config)
@@ -291,7 +340,7 @@ def quarantine(
     store.close()
     if as_json:
         for row in rows:
-            out.print_json(json.dumps(row.__dict__))
+            print(json.dumps(row.__dict__))  # one JSON object a line, never wrapped or coloured
         return
     table = Table(title=f"Quarantined rows of run {run_id}")
     for header in ("file", "line", "id", "field", "reason"):

@@ -17,10 +17,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pms_bridge.cli.errors import handle_errors
+from pms_bridge.cli.errors import EXIT_CONFIGURATION, handle_errors
 from pms_bridge.config import load_config
 from pms_bridge.logs import configure_logging
 from pms_bridge.pipeline import now_at_practice
+from pms_bridge.pipeline.interrupt import stop_on_signals
 from pms_bridge.store import Store
 from pms_bridge.store.audit import AuditEvent, audit_events
 from pms_bridge.store.retention import purge as purge_store
@@ -96,20 +97,22 @@ def purge(
     store = Store.open(cfg.store_url(), cfg.practice.practice())
     when = f"older than {days} days (before {cutoff:%Y-%m-%d %H:%M} {cfg.practice.timezone})"
     try:
-        if not yes:
-            pending = purge_preview(store, cutoff)
-            if not sum(pending.values()):
-                out.print(f"Nothing {when} to delete.", soft_wrap=True)
-                return
-            out.print(f"Would delete, {when}:", soft_wrap=True)
-            out.print(_counts_table(pending))
-            if not _interactive():
-                err.print("[red]Not deleting:[/red] no terminal to confirm on. Pass --yes to purge unattended (cron).")
-                raise typer.Exit(1)
-            if not typer.confirm("Delete these rows? This cannot be undone.", default=False):
-                err.print("Nothing deleted.")
-                raise typer.Exit(1)
-        deleted = purge_store(store, cutoff)
+        with store.hold("purge"):
+            if not yes:
+                pending = purge_preview(store, cutoff)
+                if not sum(pending.values()):
+                    out.print(f"Nothing {when} to delete.", soft_wrap=True)
+                    return
+                out.print(f"Would delete, {when}:", soft_wrap=True)
+                out.print(_counts_table(pending))
+                if not _interactive():
+                    err.print("[red]Not deleting:[/red] no terminal to confirm on. Pass --yes to purge unattended (cron).")
+                    raise typer.Exit(EXIT_CONFIGURATION)
+                if not typer.confirm("Delete these rows? This cannot be undone.", default=False):
+                    err.print("Nothing deleted.")
+                    return
+            with stop_on_signals():  # not around the question: Ctrl-C there answers it
+                deleted = purge_store(store, cutoff)
     finally:
         store.close()
     if not sum(deleted.values()):

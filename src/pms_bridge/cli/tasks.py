@@ -10,15 +10,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pms_bridge.cli.errors import handle_errors
+from pms_bridge.cli.errors import EXIT_CONFIGURATION, handle_errors
+from pms_bridge.cli.readers import warn_about
 from pms_bridge.config import load_config
 from pms_bridge.ledger import STATUSES, Ledger, TaskNotFound
+from pms_bridge.logs import configure_logging
 from pms_bridge.pipeline import (
     TaskReport,
     list_meta,
     now_at_practice,
     stored_patient_names,
 )
+from pms_bridge.pipeline.interrupt import stop_on_signals
 from pms_bridge.sinks import render, write_private
 from pms_bridge.sinks.registry import get_sink, one_of, task_list_formats
 from pms_bridge.store import Store
@@ -63,6 +66,7 @@ def export(
     ] = None,
 ) -> None:
     """Export the task list from the ledger (what the last run left)."""
+    configure_logging()  # log lines on stderr: stdout carries only the output
     if ctx.invoked_subcommand is not None:
         return
     if config is None:
@@ -73,6 +77,7 @@ def export(
         raise typer.BadParameter(f"use all or one of {', '.join(STATUSES)}", param_hint="--status")
     cfg, store = _open(config)
     try:
+        warn_about(store, err)
         tasks = Ledger(store).tasks(None if status == "all" else [status], role)
         shows_names = getattr(get_sink(output_format), "shows_patient_names", False)
         names = stored_patient_names(store) if shows_names else {}
@@ -94,12 +99,14 @@ def dismiss(
     reason: Annotated[str, typer.Option(help="Why (kept in the task's history).")],
 ) -> None:
     """Close a task by hand. It stays closed until its subject changes (e.g. a new appointment)."""
+    configure_logging()  # log lines on stderr: stdout carries only the output
     cfg, store = _open(config)
     try:
-        task = Ledger(store).dismiss(key, reason, now_at_practice(cfg))  # type: ignore[arg-type]
+        with stop_on_signals(), store.hold("tasks dismiss"):
+            task = Ledger(store).dismiss(key, reason, now_at_practice(cfg))  # type: ignore[arg-type]
     except TaskNotFound:
         err.print(f"[red]No task with key {escape(key)}[/red] (see `pms-bridge tasks --config ... --status all`)")
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_CONFIGURATION) from None
     finally:
         store.close()
     out.print(f"Dismissed {escape(task.key)}: {escape(task.title)}")
@@ -112,6 +119,7 @@ def history(
     config: ConfigOption,
 ) -> None:
     """Every transition of one task: when, which run, from what to what, and why."""
+    configure_logging()  # log lines on stderr: stdout carries only the output
     _, store = _open(config)
     try:
         entries = Ledger(store).history(key)
@@ -119,7 +127,7 @@ def history(
         store.close()
     if not entries:
         err.print(f"[red]No history for {escape(key)}[/red]")
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_CONFIGURATION)
     table = Table(title=f"History of {escape(key)}")
     for header in ("when (UTC)", "run", "from", "to", "cause"):
         table.add_column(header)

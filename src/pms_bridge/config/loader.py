@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 from pathlib import Path
 
@@ -28,13 +29,38 @@ def _secret_hint(err: ErrorDetails) -> str | None:
     return None
 
 
+_SAVE_AS_UTF8 = "open it in a text editor and save it as UTF-8 (Notepad: File > Save as, Encoding: UTF-8)"
+
+
+def _read_text(path: Path) -> str:
+    """The file's text: UTF-8, with or without a byte-order mark, or UTF-16 with one (what Notepad saves)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif b"\0" in data:
+        raise ConfigError(
+            f"{path} is not a text file (it holds NUL bytes: binary data, or UTF-16 without a byte-order mark): "
+            f"give the practice's TOML config file; if it is one, {_SAVE_AS_UTF8}"
+        )
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: byte {exc.start + 1} is not valid {encoding.removesuffix('-sig').upper()} text: {_SAVE_AS_UTF8}"
+        ) from None
+
+
 def load_config(path: Path | str) -> Config:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} not found (see README: 'Configure a practice')")
     try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
+        raw = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     raw.pop("base_dir", None)

@@ -13,6 +13,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -41,6 +42,20 @@ class PracticeSection(_Section):
     )
 
     _timezone = field_validator("timezone")(check_timezone)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str | None) -> str | None:
+        # The same rule the store applies (Practice.key), checked here so it is named as a config problem.
+        if key is not None:
+            try:
+                Practice(key=key, name="-", timezone="UTC")
+            except ValidationError:
+                raise ValueError(
+                    "use lowercase letters, digits, '-' or '_', starting with a letter or digit, at most 63 "
+                    "characters (e.g. main-street)"
+                ) from None
+        return key
 
     @field_validator("clinics")
     @classmethod
@@ -104,7 +119,11 @@ class SourceSection(_Section):
     )
     page_size: int | None = Field(default=None, ge=1, le=10000)
     min_request_interval: float | None = Field(default=None, ge=0, description="Seconds between API requests.")
-    timeout: float = Field(default=60.0, gt=0, description="Seconds before one API request gives up (then retried).")
+    timeout: float | None = Field(
+        default=None, gt=0,
+        description="Seconds before one API request gives up (then retried). Default: the mode's "
+        "(Open Dental: cloud 60, the local API Service 20).",
+    )
     insecure_local_tls: bool = Field(
         default=False,
         description="Turn off TLS certificate checks; accepted only for a loopback base_url (localhost, "

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pms_bridge.config import Config, ConfigError
-from pms_bridge.rules import Finding, Snapshot, evaluate, select_rules
 from pms_bridge.pipeline.snapshot import load_snapshot
+from pms_bridge.rules import Finding, Snapshot, evaluate, select_rules
 from pms_bridge.rules.clinics import UnknownClinic
 from pms_bridge.store import Store
 

@@ -10,11 +10,15 @@ from pms_bridge.connectors import ConnectorSpec, FileConnector, load_connector_s
 from pms_bridge.connectors.api_client import ApiClient
 from pms_bridge.connectors.rest import RestConnector, make_client
 from pms_bridge.mapping import load_mapping
+from pms_bridge.pipeline.as_of import parse_as_of, refuse_backdating  # noqa: F401 - parse_as_of is re-exported
 from pms_bridge.pipeline.check import CheckReport, check_store
+from pms_bridge.pipeline.interrupt import Interrupted, checkpoint
 from pms_bridge.pipeline.report import SyncReport, TaskReport, unavailable_in
 from pms_bridge.pipeline.sync import Connector, Progress, sync
 from pms_bridge.pipeline.tasks import (
+    held_rules,
     list_meta,
+    note_held,
     patient_names,
     push_to_sinks,
     update_ledger,
@@ -23,16 +27,6 @@ from pms_bridge.rules import Horizons, horizons
 from pms_bridge.rules.registry import rule_settings, select_rules
 from pms_bridge.sinks import ListMeta
 from pms_bridge.store import Store
-
-
-def parse_as_of(text: str, config: Config) -> datetime:
-    """ISO date or datetime; without an offset it is the practice's local time."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"--as-of {text!r} is not an ISO date/time such as 2026-03-02T08:00") from None
-    tz = config.practice.practice().tz
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
 
 
 def now_at_practice(config: Config) -> datetime:
@@ -73,42 +67,55 @@ def run_sync(
     progress: Progress | None = None,
     check: bool = False,
     http: dict[str, Any] | None = None,
+    backdate: bool = False,
 ) -> SyncReport:
     """Sync the source into the store; with ``check``, then evaluate the rules at ``as_of``.
 
-    ``http`` passes options to the API client (tests give it a fake clock and sleep).
+    Holds the practice's write lock from before the run is recorded until it is finished: a second
+    writer fails at once (StoreBusy). ``as_of`` before the newest stored data is refused unless
+    ``backdate``. A stop signal (see ``interrupt``) ends the run at a safe point, recorded as
+    interrupted. ``http`` passes options to the API client (tests give it a fake clock and sleep).
     """
     spec = load_connector_spec(config.connector_name())
     mapping = load_mapping(_mapping_name(config, spec), config.mapping, relative_to=config.base_dir)
     store = Store.open(config.store_url(), config.practice.practice())
     client: ApiClient | None = None
     try:
-        run_id = store.start_run(command, as_of)
-        try:
-            connector, client = _connector(config, spec, http or {})
-            report = sync(
-                connector,
-                mapping,
-                store,
-                run_id,
-                spec.name,
-                progress,
-                full_exports=spec.kind == "files" and config.source.export_mode == "full",
-                max_removal_fraction=config.source.max_removal_fraction,
-                today=(as_of or now_at_practice(config)).date(),
-                needs=practice_horizons(config),
-            )
-            report.as_of = as_of
-            if check:
-                report.checks = check_store(config, store, as_of or now_at_practice(config),
-                                            unavailable=report.unavailable_entities)
-                report.as_of = report.checks.as_of
-                report.tasks = _work_tasks(config, store, report, run_id, client)
-            report.requests = client.requests if client else 0
-        except BaseException as exc:
-            store.finish_run(run_id, "failed", {"error": type(exc).__name__})
-            raise
-        store.finish_run(run_id, report.status, report.to_summary())
+        with store.hold(command):
+            if as_of is not None and not backdate:
+                refuse_backdating(as_of, store.data_as_of(), store.practice.tz)
+            run_id = store.start_run(command, as_of)
+            try:
+                connector, client = _connector(config, spec, http or {})
+                report = sync(
+                    connector,
+                    mapping,
+                    store,
+                    run_id,
+                    spec.name,
+                    _stoppable(progress),
+                    full_exports=spec.kind == "files" and config.source.export_mode == "full",
+                    max_removal_fraction=config.source.max_removal_fraction,
+                    today=(as_of or now_at_practice(config)).date(),
+                    needs=practice_horizons(config),
+                )
+                report.as_of = as_of
+                checkpoint()
+                if check:
+                    report.checks = check_store(config, store, as_of or now_at_practice(config),
+                                                unavailable=report.unavailable_entities)
+                    report.as_of = report.checks.as_of
+                    checkpoint()
+                    report.tasks = _work_tasks(config, store, report, run_id, client)
+                report.requests = client.requests if client else 0
+            except (Interrupted, KeyboardInterrupt) as exc:
+                store.finish_run(run_id, "interrupted", {"stopped_by": str(exc) or "KeyboardInterrupt"})
+                raise
+            except BaseException as exc:
+                store.finish_run(run_id, "failed", {"error": type(exc).__name__})
+                exc.pms_bridge_failed_run = run_id  # type: ignore[attr-defined]  # for the crash message
+                raise
+            store.finish_run(run_id, report.status, report.to_summary())
         return report
     finally:
         if client is not None:
@@ -116,12 +123,25 @@ def run_sync(
         store.close()
 
 
+def _stoppable(progress: Progress | None) -> Progress:
+    """Sync reports progress after each chunk is stored: a safe point to stop at."""
+
+    def report(resource: str, rows: int) -> None:
+        checkpoint()
+        if progress is not None:
+            progress(resource, rows)
+
+    return report
+
+
 def _work_tasks(config: Config, store: Store, report: SyncReport, run_id: int, client: ApiClient | None) -> TaskReport:
     """Findings into the ledger, then the task lists out to the sinks."""
     assert report.checks is not None and report.checks.snapshot is not None
     snapshot = report.checks.snapshot
-    # With a table that could not be read, a missing finding proves nothing: close no task.
-    update = update_ledger(store, report.checks, snapshot, run_id, not report.failed, dict(config.roles))
+    # A table not read whole proves nothing by a missing row: the rules reading it close no task.
+    held = held_rules(report, report.checks.rules)
+    update = update_ledger(store, report.checks, snapshot, run_id, held, dict(config.roles))
+    note_held(report, held, update.held)
     as_of = report.checks.as_of
 
     def meta() -> ListMeta:
@@ -129,14 +149,15 @@ def _work_tasks(config: Config, store: Store, report: SyncReport, run_id: int, c
 
     # The PMS first: a task a person closed there is dismissed before the lists are written.
     sinks, tasks = push_to_sinks(config, store, client, as_of, run_id, meta)
-    return TaskReport(update.counts, sum(1 for t in tasks if t.status == "open"), sinks)
+    return TaskReport(update.counts, sum(1 for t in tasks if t.status == "open"), sinks, held, dict(update.held))
 
 
 def check_only(config: Config, as_of: datetime | None) -> tuple[CheckReport, datetime | None]:
     """Evaluate the rules over the stored snapshot (no sync); returns the report and the data's age."""
     store = Store.open(config.store_url(), config.practice.practice())
     try:
-        last = next(iter(store.list_runs(1)), None)  # what the office could not serve when it was last read
+        # What the office could not serve when it was last read whole (an unfinished run's summary says nothing).
+        last = next((r for r in store.list_runs(5) if "resources" in r.summary), None)
         unavailable = unavailable_in(last.summary) if last else set()
         return check_store(config, store, as_of or now_at_practice(config), unavailable), store.data_as_of()
     finally:
