@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
 import pytest
 import respx
@@ -52,7 +54,7 @@ def test_requests_are_paced_from_start_to_start() -> None:
     for _ in range(4):
         api.request("GET", "/x")
         clock.now += 1.2  # the call and our own work take time too
-    assert [round(b - a, 6) for a, b in zip(starts, starts[1:], strict=False)] == [5.0, 5.0, 5.0]
+    assert [round(b - a, 6) for a, b in itertools.pairwise(starts)] == [5.0, 5.0, 5.0]
     assert api.requests == 4
 
 
@@ -68,7 +70,7 @@ def test_transient_failures_are_retried_with_backoff_and_retry_after() -> None:
     api = client(clock)
     assert api.request("GET", "/x").json() == [{"a": 1}]
     assert route.call_count == 4
-    assert clock.sleeps == [1.0, 7.0, 4.0]  # backoff 1, then Retry-After 7, then backoff 4
+    assert clock.sleeps == [1.0, 7.0 + 2.0, 4.0]  # backoff 1, then Retry-After 7 and backoff 2, then backoff 4
 
 
 @respx.mock
@@ -151,8 +153,8 @@ def test_a_404_naming_no_item_is_a_wrong_base_url(body: str) -> None:
 
 @pytest.mark.parametrize(("method", "path", "params", "body", "message"), [
     ("GET", "/claims", {"SecDateTEdit": "2026-03-01 00:00:00"}, None,
-     "GET /claims needs Open Dental 23.3.11 or newer (the office's version is older): claims are not read; "
-     "upgrade Open Dental or ignore the CLM rules"),
+     ("GET /claims needs Open Dental 23.3.11 or newer (the office's version is older): claims are not read; "
+     "upgrade Open Dental or ignore the CLM rules")),
     ("GET", "/insverifies", {}, None, "GET /insverifies needs Open Dental 23.2.23 or newer"),
     ("GET", "/patplans", {"PatNum": "5"}, None, "GET /patplans needs Open Dental 22.4.27 or newer"),
     ("GET", "/refattaches", {}, None, "GET /refattaches needs Open Dental 22.4.27 or newer"),

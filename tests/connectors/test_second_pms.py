@@ -134,7 +134,9 @@ def test_a_practice_config_selects_the_made_up_pms_by_its_files(tmp_path: Path,
         'api_key_env = "ACME_API_KEY"\n[store]\npath = "acme.sqlite"\n', encoding="utf-8")
     cfg = load_config(config)
     assert cfg.source.secret_env == {"api_key_env": "ACME_API_KEY"}
-    report = run_sync(cfg, None)
+    waits: list[float] = []
+    report = run_sync(cfg, None, http={"sleep": waits.append})  # the 409 is waited out, not slept through
     assert report.status == "ok" and report.connector == "acme-api"
+    assert len(waits) == 1 and waits[0] > 0  # one retry, after a backoff
     assert {e: n for e, n in report.snapshot_counts.items() if n} == {"provider": 3, "patient": 2, "appointment": 3}
     assert KEY not in str(report.to_summary())

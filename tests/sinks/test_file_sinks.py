@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,22 @@ def test_a_regular_file_is_replaced_owner_only(tmp_path: Path, write_config) -> 
     assert report.tasks is not None and report.tasks.sinks[0].error is None
     assert target.read_text(encoding="utf-8").startswith("[")
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_a_write_sweeps_temp_copies_a_killed_writer_left_but_not_one_in_progress(tmp_path: Path) -> None:
+    """A run killed between writing a list's temp copy and renaming it leaves the copy (maybe with names)."""
+    from pms_bridge.sinks.files import LEFTOVER_AGE_S, write_private
+
+    target = tmp_path / "out" / "tasks.html"
+    target.parent.mkdir()
+    stale, fresh, other = (target.parent / n for n in (".tasks.html.abc123.tmp", ".tasks.html.def456.tmp",
+                                                         ".tasks.json.abc123.tmp"))
+    for leftover in (stale, fresh, other):
+        leftover.write_text("<p>half a list</p>")
+    old = time.time() - LEFTOVER_AGE_S - 60
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    write_private(target, "<p>the list</p>")
+    assert target.read_text() == "<p>the list</p>"
+    assert sorted(p.name for p in target.parent.iterdir()) == [".tasks.html.def456.tmp", ".tasks.json.abc123.tmp",
+                                                                 "tasks.html"]

@@ -8,6 +8,7 @@ Skips when playwright or chromium is missing, unless PMS_BRIDGE_REQUIRE_SERVICES
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -320,7 +321,9 @@ def test_a_runs_task_list_shows_the_ledgers_tasks(browser: Any, tmp_path: Path, 
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(html.as_uri())
-    assert int(page.get_by_test_id("task-count").inner_text()) == len(open_tasks) > 0
+    planted = json.loads((tmp_path / "demo" / "exports" / "planted.json").read_text(encoding="utf-8"))
+    assert {(t.rule, t.patient_id) for t in open_tasks} == {(p["rule"], p["patient_id"]) for p in planted}
+    assert int(page.get_by_test_id("task-count").inner_text()) == len(open_tasks)
     assert sorted(t["key"] for t in visible_tasks(page)) == sorted(t.key for t in open_tasks)
     page.get_by_test_id("role-filter").select_option("financial")
     assert sorted(t["key"] for t in visible_tasks(page)) == sorted(t.key for t in open_tasks if t.role == "financial")

@@ -4,6 +4,13 @@ transient failures, a POST is sent once: its caller settles a lost answer),
 and the connector's error table (http_errors) that sorts failures into "fix
 the config", "try again later", "one bad item" and "version too old".
 
+Retries are bounded three ways, per the connector mode's ``retry`` table: a
+request's attempts, each wait (the pacing slot or a Retry-After up to
+``retry_after_max``, plus a jittered backoff up to ``backoff_max``), and the
+run's retry budget. An API that fails past those bounds fails the request
+with ApiUnavailable (exit code 3: the next run tries again) instead of
+stretching a nightly run without end.
+
 Nothing here logs or raises with credentials or PHI: errors and log events
 name the method, the path (without any query string) and the status, never
 headers, parameters, bodies or full URLs. TLS certificates are always
@@ -19,29 +26,31 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import structlog
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from pms_bridge.connectors.http_errors import (
     ApiConfigError,
     ApiError,
     ApiItemNotFound,
+    ApiMalformedAnswer,
     ApiRequestError,
     ApiUnavailable,
     ApiVersionTooOld,
     ErrorTable,
     TransientHTTPError,
 )
+from pms_bridge.connectors.spec import RestRetry
 
 log = structlog.get_logger("pms_bridge.http")
 
 
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 __all__ = [
-    "ApiClient", "ApiConfigError", "ApiError", "ApiItemNotFound", "ApiRequestError", "ApiUnavailable",
+    "ApiClient", "ApiConfigError", "ApiError", "ApiItemNotFound", "ApiMalformedAnswer", "ApiRequestError", "ApiUnavailable",
     "ApiVersionTooOld", "ErrorTable", "Pacer", "RetryPolicy", "TransientHTTPError", "is_loopback",
 ]
 
@@ -87,6 +96,12 @@ class Pacer:
     sleep: Callable[[float], None] = time.sleep
     _last: float | None = field(default=None, repr=False)
 
+    def remaining(self) -> float:
+        """Seconds until the next request may start."""
+        if self._last is None or self.interval <= 0:
+            return 0.0
+        return max(0.0, self._last + self.interval - self.clock())
+
     def wait(self) -> None:
         now = self.clock()
         if self._last is not None and self.interval > 0:
@@ -99,10 +114,37 @@ class Pacer:
 
 @dataclass
 class RetryPolicy:
-    attempts: int = 6
-    initial: float = 1.0
-    maximum: float = 60.0
-    jitter: float = 0.25
+    """How a request is retried (see spec.RestRetry, which a connector mode declares)."""
+
+    attempts: int = 8
+    initial: float = 1.0  # the first retry's backoff; doubles with each retry
+    maximum: float = 10.0  # no backoff is longer
+    jitter: float = 0.5  # a backoff is drawn from [(1 - jitter) * b, b]
+    retry_after_max: float = 120.0  # a longer Retry-After fails the request at once
+    budget: float | None = None  # retries per request over the client's life (None: no budget)
+    budget_floor: int = 20  # retries allowed before the budget's ratio applies
+
+    @classmethod
+    def from_spec(cls, spec: RestRetry) -> RetryPolicy:
+        return cls(spec.attempts, spec.backoff, spec.backoff_max, spec.jitter, spec.retry_after_max, spec.budget,
+                   spec.budget_floor)
+
+
+@dataclass
+class RetryBudget:
+    """Retries a client (one run) may still make: ``floor + ratio * requests``; None ratio: no limit."""
+
+    ratio: float | None
+    floor: int
+    requests: int = 0  # logical requests (a request's retries not counted)
+    retries: int = 0
+
+    def spend(self) -> bool:
+        """Take one retry from the budget; False (and nothing taken) when it is spent."""
+        if self.ratio is not None and self.retries >= self.floor + self.ratio * self.requests:
+            return False
+        self.retries += 1
+        return True
 
 
 class ApiClient:
@@ -121,6 +163,7 @@ class ApiClient:
         verify: bool = True,
         on_request: Callable[[str, str], None] | None = None,
         errors: ErrorTable | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         try:
@@ -141,6 +184,9 @@ class ApiClient:
         self.verify = verify
         self.pacer = Pacer(min_interval, clock, sleep)
         self.retry = retry or RetryPolicy()
+        self.budget = RetryBudget(self.retry.budget, self.retry.budget_floor)
+        self._rng = rng or random.Random()  # jitter, not crypto
+        self._down = False  # a request ran out of retries: until one succeeds, the next are not retried
         self._sleep = sleep
         self._clock = clock
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, verify=verify)
@@ -154,22 +200,46 @@ class ApiClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> ApiClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def backoff(self, attempt: int) -> float:
-        """Seconds to wait before attempt ``attempt + 1``: exponential, capped, with jitter."""
+        """Seconds added before attempt ``attempt + 1``: exponential, capped, jittered below the cap."""
         backoff = min(self.retry.maximum, self.retry.initial * 2 ** (attempt - 1))
-        return backoff * (1 + random.uniform(0, self.retry.jitter))  # noqa: S311 - jitter, not crypto
+        return backoff * (1 - self._rng.uniform(0, self.retry.jitter))
 
     def _wait(self, state: RetryCallState) -> float:
+        """The pacing slot or the Retry-After, whichever is later, then the backoff."""
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientHTTPError) and exc.retry_after is not None:
-            return min(max(exc.retry_after, 0.0), self.retry.maximum)
-        return self.backoff(state.attempt_number)
+        retry_after = exc.retry_after if isinstance(exc, TransientHTTPError) else None
+        floor = max(self.pacer.remaining(), min(retry_after or 0.0, self.retry.retry_after_max))
+        return floor + self.backoff(state.attempt_number)
+
+    def _stop(self, attempts: int, stopped: list[str]) -> Callable[[RetryCallState], bool]:
+        def stop(state: RetryCallState) -> bool:
+            if state.attempt_number >= attempts:
+                return True
+            exc = state.outcome.exception() if state.outcome else None
+            retry_after = exc.retry_after if isinstance(exc, TransientHTTPError) else None
+            if retry_after is not None and retry_after > self.retry.retry_after_max:
+                stopped.append(
+                    f"the API asked to wait {retry_after:.0f} s before trying again, longer than the "
+                    f"{self.retry.retry_after_max:.0f} s a run waits (the connector mode's retry_after_max)"
+                )
+                return True
+            if not self.budget.spend():
+                stopped.append(
+                    f"this run already retried {self.budget.retries} times for {self.budget.requests} requests, "
+                    "all its retry budget allows: the API looks overloaded or down"
+                )
+                log.warning("http.retry_budget_spent", retries=self.budget.retries, requests=self.budget.requests)
+                return True
+            return False
+
+        return stop
 
     def request(
         self,
@@ -187,23 +257,57 @@ class ApiClient:
         """
         if retry is None:
             retry = method.upper() in IDEMPOTENT
-        attempts = self.retry.attempts if retry else 1
+        attempts = self.retry.attempts if retry and not self._down else 1
+        stopped: list[str] = []  # why retrying stopped before the last attempt
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, TransientHTTPError | httpx.TransportError)),
-            stop=stop_after_attempt(attempts),
+            stop=self._stop(attempts, stopped),
             wait=self._wait,
             sleep=self._sleep,
             reraise=True,
         )
+        self.budget.requests += 1
         try:
-            return retrying(self._attempt, method, path, params, json)
+            response = retrying(self._attempt, method, path, params, json)
         except (TransientHTTPError, httpx.TransportError) as exc:
             kind = exc.status if isinstance(exc, TransientHTTPError) else type(exc).__name__
+            made = retrying.statistics.get("attempt_number", attempts)
+        except ApiError:
+            self._down = False  # it answered: up, if not pleased
+            raise
+        else:
+            self._down = False
+            return response
+        where = _where(path)
+        if retry:
+            self._down = True
         # Raised outside the handler: no __context__ chaining the httpx error (and its request) along.
+        if stopped:
+            raise ApiUnavailable(f"{method} {where} failed ({kind}, attempt {made}) and is not retried further: "
+                                 f"{stopped[0]}; the next run will try again")
+        if retry and attempts == 1 and self.retry.attempts > 1:
+            raise ApiUnavailable(f"{method} {where} failed ({kind}) right after another request ran out of "
+                                 "retries: the API looks down; the next run will try again")
         raise ApiUnavailable(
-            f"{method} {_where(path)} still failing after {attempts} attempts ({kind}); "
+            f"{method} {where} still failing after {made} attempts ({kind}); "
             "the office server, its eConnector or the API may be down: the next run will try again"
         )
+
+    def read_json(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
+    ) -> Any:
+        """The decoded answer of a request that reads data (ValueError: the body is not JSON).
+
+        Only a 2xx with content is data: a 204 (or 205) is a malformed answer for that request, never
+        an empty list, since an empty list may say the PMS deleted stored rows.
+        """
+        response = self.request(method, path, params=params, json=json)
+        if response.status_code in (204, 205):
+            raise ApiMalformedAnswer(
+                f"{method} {_where(path)} answered {response.status_code} with no data where data was asked for; "
+                "nothing was read from it (the next run asks again)"
+            )
+        return response.json()
 
     def _attempt(self, method: str, path: str, params: dict[str, Any] | None, json: Any) -> httpx.Response:
         self.pacer.wait()
@@ -221,7 +325,7 @@ class ApiClient:
             failed = None
         if failed is not None:  # raised outside the handler, so no __context__ carries the request along
             raise ApiRequestError(f"{method} {where} failed ({failed})")
-        if response.status_code < 400:
+        if 200 <= response.status_code < 300:
             return response
         error = self.errors.error(method, where, response, params, json, _retry_after(response, self._clock))
         if isinstance(error, TransientHTTPError):

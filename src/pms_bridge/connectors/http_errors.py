@@ -38,6 +38,10 @@ class ApiRequestError(ApiError, ItemSkipped):
     """One request was rejected (a bad parameter for one resource); the rest of the run goes on."""
 
 
+class ApiMalformedAnswer(ApiRequestError):
+    """A success status whose answer is no data (204 where a list was asked for): that request's problem."""
+
+
 class ApiItemNotFound(ApiRequestError):
     """404 for one item (a stale PatNum or AptNum, a deleted task): that item's problem, not the office's.
 
@@ -112,6 +116,10 @@ class ErrorRule:
 
 # Generic HTTP, after a connector's own rules.
 GENERIC_RULES: tuple[ErrorRule, ...] = (
+    # Redirects are never followed (the keys would go to another address), so one means a wrong URL.
+    ErrorRule(tuple(range(300, 400)), "config", message="the API answered with a redirect (HTTP 3xx), which "
+              "pms-bridge does not follow so that its keys are never sent elsewhere: check [source] base_url "
+              "(https rather than http? the full path, such as /api/v1?)"),
     ErrorRule((401,), "config", message="the API refused the credentials (401): check the keys in the environment "
               "variables (or OS keyring entries) named in [source]"),
     ErrorRule((403,), "config", message="the API refused the request (403): the key lacks a permission this needs"),

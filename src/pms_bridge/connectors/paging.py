@@ -30,10 +30,30 @@ class RecordSelector:
     path: str = ""
 
     def rows(self, answer: Any, what: str) -> Rows:
+        """The answer's rows; anything but a list of JSON objects is a malformed page (SourceFileError).
+
+        A list of lists, numbers or nulls is never read as rows (nor as an empty page): an empty page
+        may say the PMS deleted stored rows, so only a well-shaped answer is evidence.
+        """
         rows = _at(answer, self.path)
         if not isinstance(rows, list):
             raise SourceFileError(f"{what} is not a list of rows")
+        bad = next((i for i, row in enumerate(rows) if not isinstance(row, dict)), None)
+        if bad is not None:
+            raise SourceFileError(
+                f"{what} is not a list of rows: item {bad + 1} is {_kind(rows[bad])}, not an object")
         return rows
+
+
+def _kind(value: Any) -> str:
+    # The JSON type only: never the value, which may be patient data.
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return {str: "a string", list: "a list"}.get(type(value), type(value).__name__)
 
 
 class Paginator(Protocol):

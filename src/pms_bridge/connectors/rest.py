@@ -27,6 +27,7 @@ from pms_bridge.connectors.api_client import (
     ApiItemNotFound,
     ApiRequestError,
     ApiVersionTooOld,
+    RetryPolicy,
 )
 from pms_bridge.connectors.files import SourceFileError
 from pms_bridge.connectors.http_errors import ErrorRule, ErrorTable
@@ -94,7 +95,9 @@ def make_client(spec: ConnectorSpec, source: Any, env: Mapping[str, str] | None 
     headers = auth_headers(spec.rest, source, env)
     http.setdefault("verify", not getattr(source, "insecure_local_tls", False))
     http.setdefault("errors", error_table(spec.rest))
-    return ApiClient(source.base_url or mode.base_url, headers, min_interval=interval, timeout=source.timeout, **http)
+    http.setdefault("retry", RetryPolicy.from_spec(mode.retry))
+    return ApiClient(source.base_url or mode.base_url, headers, min_interval=interval,
+                     timeout=getattr(source, "timeout", None) or mode.timeout, **http)
 
 
 def _table_added_in(pages: Iterator[list[dict[str, Any]]], table: str, version: str) -> Iterator[list[dict[str, Any]]]:
@@ -143,7 +146,7 @@ class RestConnector:
         paging = self.rest.paging
 
         def fetch(page: dict[str, Any]) -> Any:
-            return self.client.request("GET", path, params={**params, **page}).json()
+            return self.client.read_json("GET", path, params={**params, **page})
 
         paginator = paginator_for(paging.kind, self.page_size, paging)
         return paged(fetch, paginator, RecordSelector(paging.records), f"GET {path}")
@@ -238,7 +241,7 @@ class RestConnector:
                     continue
                 path = spec.path.format(id=item)
                 try:
-                    data = self.client.request("GET", path).json()
+                    data = self.client.read_json("GET", path)
                 except ApiItemNotFound:
                     continue
                 except ValueError:
@@ -342,18 +345,12 @@ class RestConnector:
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         if span is not None and span[1] - span[0] <= query.page_size:  # fits a page: list the ids
             sql = f"SELECT {pk} FROM {db_table}{where} ORDER BY {pk}"
-            listed = {as_int(row.get(pk)) for page in self._query_pages(query, sql) for row in page}
+            listed = _listed_ids(db_table, pk, span, self._query_pages(query, sql))
             gone.update(i for i in stored if i not in listed)
             return
         sql = (f"SELECT FLOOR({pk}/{size}) AS b, COUNT(*) AS n, SUM({pk}) AS s FROM {db_table}{where} "
                "GROUP BY b ORDER BY b")
-        theirs: dict[int, tuple[int, int]] = {}
-        for page in self._query_pages(query, sql):
-            for row in page:
-                bucket, count, total = as_int(row.get("b")), as_int(row.get("n")), as_int(row.get("s"))
-                if bucket is None or count is None:
-                    raise SourceFileError(f"query {db_table}: an id bucket came back malformed")
-                theirs[bucket] = (count, total or 0)
+        theirs = _buckets(db_table, size, span, self._query_pages(query, sql))
         ours: dict[int, list[int]] = {}
         for i in stored:
             ours.setdefault(i // size, []).append(i)
@@ -375,7 +372,7 @@ class RestConnector:
 
     def _query_fetch(self, query: QuerySpec, sql: str) -> Callable[[dict[str, Any]], Any]:
         def fetch(page: dict[str, Any]) -> Any:
-            return self.client.request(query.method, query.path, params=page, json={query.sql_field: sql}).json()
+            return self.client.read_json(query.method, query.path, params=page, json={query.sql_field: sql})
 
         return fetch
 
@@ -386,5 +383,53 @@ class RestConnector:
     def _query_pages(self, query: QuerySpec, sql: str) -> Iterator[list[dict[str, Any]]]:
         paginator = OffsetPaginator(query.page_size, self.rest.paging.offset_param, limit_param=None)
         return paged(self._query_fetch(query, sql), paginator, RecordSelector(), f"{query.method} {query.path}")
+
+def _malformed(db_table: str, what: str) -> SourceFileError:
+    return SourceFileError(f"query {db_table}: the id reconciliation answer {what}; nothing was removed on it "
+                           "(the next run checks again)")
+
+
+def _listed_ids(
+    db_table: str, pk: str, span: tuple[int, int], pages: Iterable[list[dict[str, Any]]]
+) -> set[int]:
+    """The ids a page-sized range lists; an id that is garbled or outside the range voids the answer (an id
+    missing from it would read as deleted)."""
+    listed: set[int] = set()
+    for page in pages:
+        for row in page:
+            number = as_int(row.get(pk))
+            if number is None or not span[0] <= number < span[1]:
+                raise _malformed(db_table, f"lists an id that is not a number from {span[0]} to {span[1] - 1}")
+            listed.add(number)
+    return listed
+
+
+def _buckets(
+    db_table: str, size: int, span: tuple[int, int] | None, pages: Iterable[list[dict[str, Any]]]
+) -> dict[int, tuple[int, int]]:
+    """bucket -> (count, id sum) as the table answers; any row that cannot be what was asked voids the answer.
+
+    A bucket missing from the answer reads as all its stored ids deleted, so each row must hold a whole
+    bucket number inside the range asked for, once, a positive count, and an id sum that ids of that bucket
+    can make: a garbled bucket number is caught by its sum.
+    """
+    theirs: dict[int, tuple[int, int]] = {}
+    for page in pages:
+        for row in page:
+            bucket, count, total = as_int(row.get("b")), as_int(row.get("n")), as_int(row.get("s"))
+            if bucket is None or count is None or total is None or count < 1:
+                raise _malformed(db_table, "has a malformed id bucket")
+            low, high = bucket * size, (bucket + 1) * size - 1  # the ids the bucket can hold
+            if span is not None:
+                low, high = max(low, span[0]), min(high, span[1] - 1)
+                if low > high:
+                    raise _malformed(db_table, f"has an id bucket outside the ids {span[0]} to {span[1] - 1} asked for")
+            if bucket in theirs:
+                raise _malformed(db_table, "lists an id bucket twice")
+            if not count * low <= total <= count * high:
+                raise _malformed(db_table, "has an id bucket whose id sum its ids cannot make")
+            theirs[bucket] = (count, total)
+    return theirs
+
 
 __all__ = ["ApiRequestError", "MissingSecret", "RestConnector", "RestTable", "cell", "make_client", "read_cursor"]

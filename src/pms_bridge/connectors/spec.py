@@ -29,10 +29,44 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class RestRetry(_Spec):
+    """How far a request is retried after a transient failure (5xx, 429, a dropped connection or a lost answer).
+
+    A retry waits for the pacing slot or the answer's Retry-After, whichever is later, then a jittered backoff.
+    Past these bounds the request fails as unreachable (exit code 3) and the next run tries again.
+    """
+
+    attempts: int = Field(default=8, ge=1, le=20, description="Tries per request, the first included (a POST "
+                          "is sent once: a lost answer is settled by looking for the copy).")
+    backoff: float = Field(default=1.0, ge=0, le=600, description="Seconds of backoff before the first retry, "
+                           "doubling with each retry.")
+    backoff_max: float = Field(default=10.0, ge=0, le=600, description="The longest backoff, in seconds.")
+    jitter: float = Field(default=0.5, ge=0, le=1, description="Each backoff is drawn at random from "
+                          "[(1 - jitter) * backoff, backoff], so clients that failed together do not retry together.")
+    retry_after_max: float = Field(default=120.0, ge=0, le=3600, description="The longest Retry-After a run waits, "
+                                   "in seconds; an answer asking for longer fails the request at once.")
+    budget: float = Field(default=0.5, ge=0, description="Retries per request over a whole run, beyond "
+                          "budget_floor: once spent, the next transient failure is final (the API looks overloaded "
+                          "or down).")
+    budget_floor: int = Field(default=20, ge=0, description="Retries every run may make whatever its request count.")
+
+    @model_validator(mode="after")
+    def _cap_not_below_start(self) -> RestRetry:
+        if self.backoff_max < self.backoff:
+            raise ValueError(f"backoff_max ({self.backoff_max}) is below backoff ({self.backoff}): give a cap at "
+                             "least as long as the first backoff")
+        return self
+
+
 class RestMode(_Spec):
     base_url: str
     page_size: int = Field(ge=1, le=10_000)
     min_request_interval: float = Field(ge=0)
+    retry: RestRetry = Field(default_factory=RestRetry, description="Retries and their bounds in this mode.")
+    timeout: float = Field(
+        default=60.0, gt=0,
+        description="Seconds before one request gives up: a lost answer costs this much before its retry.",
+    )
 
 
 class RestResource(_Spec):

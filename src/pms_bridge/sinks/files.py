@@ -6,17 +6,20 @@ The three are sinks (``[[sinks]] type = "json" | "csv" | "html"``, registered in
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import glob
 import io
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pms_bridge.ledger import Task
 from pms_bridge.model.vocabulary import TaskStatus
@@ -30,6 +33,8 @@ from pms_bridge.sinks.registry import (
 )
 
 log = structlog.get_logger("pms_bridge.sinks.files")
+
+MAX_NAME_BYTES = 255  # NAME_MAX: the longest file or folder name common file systems take
 
 CSV_COLUMNS = [
     "key", "rule", "name", "status", "severity", "role", "assignee", "patient_id", "appointment_id",
@@ -76,6 +81,19 @@ class FileSinkSettings(BaseModel):
         default_factory=lambda: ["open"], description="Which tasks the file lists (default: open ones)."
     )
 
+    @field_validator("path")
+    @classmethod
+    def _nameable(cls, value: Path | None) -> Path | None:
+        # No file system takes a NUL in a name, and no file name is longer than NAME_MAX: refused here (a
+        # configuration problem) rather than failing the write at the end of a run.
+        if value is None:
+            return value
+        if "\0" in str(value):
+            raise ValueError("contains a NUL character (\\u0000), which no file name can hold; give the file to write")
+        if any(len(os.fsencode(part)) > MAX_NAME_BYTES for part in value.parts):
+            raise ValueError(f"has a file or folder name longer than {MAX_NAME_BYTES} bytes; give a shorter path")
+        return value
+
     @model_validator(mode="after")
     def _needs_path(self) -> FileSinkSettings:
         if self.path is None:
@@ -102,11 +120,11 @@ class FileSink:
         path = context.config.resolve(settings.path)
         chosen = [t for t in tasks if t.status in settings.status]
         text = self.render(chosen, context.meta)
-        if path.exists() and not path.is_file():  # a device, a pipe, a folder: never replaced by a file
-            log.warning("sink.failed", sink=self.name, error="not a regular file")
-            return SinkResult(self.name, str(path), error="cannot write: the path exists and is not a regular file "
-                              "(a folder, device or pipe); point the sink's path at a file")
         try:
+            if path.exists() and not path.is_file():  # a device, a pipe, a folder: never replaced by a file
+                log.warning("sink.failed", sink=self.name, error="not a regular file")
+                return SinkResult(self.name, str(path), error="cannot write: the path exists and is not a regular "
+                                  "file (a folder, device or pipe); point the sink's path at a file")
             write_private(path, text)
         except OSError as exc:
             log.warning("sink.failed", sink=self.name, error=exc.strerror)
@@ -131,3 +149,17 @@ def write_private(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sweep_leftovers(path)
+
+
+# A temp file this old is no write in progress: its writer was killed (it may hold patient names).
+LEFTOVER_AGE_S = 600
+
+
+def _sweep_leftovers(path: Path) -> None:
+    """Remove temp copies of ``path`` that killed writers left behind."""
+    cutoff = time.time() - LEFTOVER_AGE_S
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):  # gone already, or not ours to remove: harmless
+            if stale.is_file() and stale.stat().st_mtime < cutoff:
+                stale.unlink()

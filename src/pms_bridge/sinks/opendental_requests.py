@@ -63,11 +63,10 @@ def parse_od_datetime(value: Any, tz: ZoneInfo) -> datetime | None:
 def get_all(client: ApiClient, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Every row of a list method (Open Dental's Offset paging: a short page is the last)."""
     def fetch(page: dict[str, Any]) -> Any:
-        return reply_json(client.request("GET", path, params={**params, **page}))
+        return client.read_json("GET", path, params={**params, **page})  # a 204 is no empty list
 
     try:
-        return [r for rows in pages(fetch, LIST_PAGING, RecordSelector(), f"GET {path}") for r in rows
-                if isinstance(r, dict)]
+        return [r for rows in pages(fetch, LIST_PAGING, RecordSelector(), f"GET {path}") for r in rows]
     except SourceFileError as exc:
         raise ApiRequestError(str(exc)) from None
 
@@ -96,9 +95,9 @@ def create_checked(
             found = find()
             if found is not None:
                 return found, True
-            if attempt == attempts:
+            if attempt == attempts or not client.budget.spend():
                 raise ApiUnavailable(
-                    f"POST {path} still failing after {attempts} attempts; the office server, its eConnector "
+                    f"POST {path} still failing after {attempt} attempts; the office server, its eConnector "
                     "or the API may be down: the next run will try again"
                 ) from None
             client.pacer.sleep(client.backoff(attempt))
