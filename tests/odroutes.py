@@ -27,6 +27,18 @@ from pms_bridge.pipeline import SyncReport, run_sync
 from pms_bridge.store import Store
 
 ROUTES = ("exports", "resources", "query")
+# The opendental-tasks sink with one task list per role, as an office sets it up.
+TASK_SINK = """
+[[sinks]]
+type = "opendental-tasks"
+user_num = 1
+[sinks.task_lists]
+patient = "Patient Coordinator"
+scheduling = "Scheduling Coordinator"
+financial = "Financial Coordinator"
+clinical = "Clinical Coordinator"
+"""
+LISTS = ("Patient Coordinator", "Scheduling Coordinator", "Financial Coordinator", "Clinical Coordinator")
 _STAMPS = {"DateTStamp", "SecDateTEdit", "DateTSheetEdited"}
 
 

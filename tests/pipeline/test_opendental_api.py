@@ -3,12 +3,15 @@ deletions, transient failures, pacing, and a wrong key."""
 
 from __future__ import annotations
 
+import csv
+import json
 import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakes.opendental import FakeOpenDental
+from odroutes import LISTS, TASK_SINK
 
 from pms_bridge.cli.demo import DEMO_AS_OF
 from pms_bridge.config import load_config
@@ -56,6 +59,11 @@ def run(config: Path, clock: FakeClock | None = None, **http: Any):  # noqa: ANN
     return run_sync(load_config(config), DEMO_AS_OF, check=True, http=options)
 
 
+def export_rows(export: Path, table: str) -> int:
+    with (export / f"{table}.csv").open(newline="", encoding="utf-8") as fh:
+        return sum(1 for _ in csv.DictReader(fh))
+
+
 def snapshot(config: Path) -> dict[str, dict[str, dict]]:
     cfg = load_config(config)
     store = Store.open(cfg.store_url(), cfg.practice.practice())
@@ -71,9 +79,17 @@ def test_resources_route_pulls_every_entity_and_runs_the_rules(export: Path, tmp
         report = run(write_config(tmp_path, "res"))
     assert report.status == "ok", [(r.resource, r.error) for r in report.failed]
     # The API has no endpoint for providers' own code times (proccodenote): the query route reads them.
-    served = {e: n for e, n in report.snapshot_counts.items() if e != "provider_code_time"}
-    assert all(count > 0 for count in served.values()), report.snapshot_counts
-    assert report.checks and len(report.checks.findings) > 0
+    assert report.snapshot_counts["provider_code_time"] == 0
+    # Listed in full: every row of the office's table. Per-patient endpoints: the patients the rules need.
+    full = {"provider": "provider", "procedure_code": "procedurecode", "patient": "patient",
+            "appointment": "appointment", "procedure": "procedurelog", "verification": "insverify",
+            "referral": "refattach", "claim": "claim"}
+    assert {e: report.snapshot_counts[e] for e in full} == {e: export_rows(export, t) for e, t in full.items()}
+    for entity, table in (("coverage", "patplan"), ("document", "document"), ("form", "sheet")):
+        assert 0 < report.snapshot_counts[entity] <= export_rows(export, table) + export_rows(export, "eform"), entity
+    planted = json.loads((export / "planted.json").read_text())
+    assert report.checks is not None
+    assert {(f.rule, f.patient_id) for f in report.checks.findings} == {(p["rule"], p["patient_id"]) for p in planted}
     assert report.requests == len(fake.requests)
 
 
@@ -196,17 +212,6 @@ def test_a_wrong_customer_key_is_a_config_error(export: Path, tmp_path: Path, mo
     assert len(fake.requests) == 1  # no retries on a config error
 
 
-TASK_SINK = """
-[[sinks]]
-type = "opendental-tasks"
-user_num = 1
-[sinks.task_lists]
-patient = "Patient Coordinator"
-scheduling = "Scheduling Coordinator"
-financial = "Financial Coordinator"
-clinical = "Clinical Coordinator"
-"""
-LISTS = ("Patient Coordinator", "Scheduling Coordinator", "Financial Coordinator", "Clinical Coordinator")
 
 
 def office(export: Path) -> FakeOpenDental:
@@ -233,7 +238,8 @@ def test_run_puts_tasks_into_open_dental_and_keeps_them_current(
     with fake.mock():
         first = run(config)
         created = od_tasks(fake)
-        assert len(created) == first.tasks.open_tasks == len(first.checks.findings) > 0
+        planted = json.loads((export / "planted.json").read_text())
+        assert len(created) == first.tasks.open_tasks == len(first.checks.findings) == len(planted)  # one each
         assert all(t["TaskStatus"] == "New" and t["UserNum"] == 1 for t in created)
         assert {t["ObjectType"] for t in created} <= {"Patient", "Appointment"}
         assert len(set(marker_keys(fake))) == len(created)
@@ -261,7 +267,8 @@ def test_run_puts_tasks_into_open_dental_and_keeps_them_current(
     store.close()
     hand_key = by_hand["Descript"].split("[pms-bridge ")[1].split("]")[0]
     assert ledger[hand_key].status == "dismissed"  # closed in Open Dental -> dismissed in the ledger
-    assert third.tasks.counts["resolved"] >= 1 and third.tasks.push_failures == 0
+    # Only the verified coverage resolves; the task closed by hand is dismissed, not resolved.
+    assert third.tasks.counts["resolved"] == 1 and third.tasks.push_failures == 0
 
 
 def test_flaky_network_gives_the_same_tasks_without_duplicates(export: Path, tmp_path: Path, keys: None) -> None:

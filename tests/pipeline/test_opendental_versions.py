@@ -3,11 +3,13 @@ fails alone, saying which feature needs which version, and the rest of the run g
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 
 import httpx
 from fakes.opendental import FakeOpenDental
-from test_opendental_api import LISTS, TASK_SINK, run, write_config
+from test_opendental_api import LISTS, TASK_SINK, export_rows, run, write_config
 
 from pms_bridge.cli.demo import DEMO_AS_OF
 from pms_bridge.config import load_config
@@ -49,9 +51,14 @@ def test_an_old_office_reads_everything_it_has_and_names_what_it_lacks(
         "insurance verifications are not read; upgrade Open Dental or ignore INS002",
     }
     counts = report.snapshot_counts
-    assert all(counts.get(e, 0) > 0 for e in ("patient", "appointment", "procedure", "coverage", "referral")), counts
-    assert counts.get("claim", 0) == 0 and counts.get("verification", 0) == 0
-    assert report.checks is not None and report.checks.findings  # the rules still ran
+    full = {"patient": "patient", "appointment": "appointment", "procedure": "procedurelog", "referral": "refattach"}
+    assert {e: counts[e] for e in full} == {e: export_rows(export, t) for e, t in full.items()}
+    assert counts["coverage"] > 0 and counts.get("claim", 0) == 0 and counts.get("verification", 0) == 0
+    assert report.checks is not None  # the rules still ran: every planted problem but those verifications show
+    found = {(f.rule, f.patient_id) for f in report.checks.findings}
+    planted = {(p["rule"], p["patient_id"]) for p in json.loads((export / "planted.json").read_text())}
+    assert found <= planted and {rule for rule, _ in planted - found} <= {"INS001", "INS002"}
+    assert {rule for rule, _ in found} == {rule for rule, _ in planted} - {"INS002"}
     # ... except the one that would task every covered patient as never verified: it reads what is missing
     assert report.checks.skipped == {"INS002": ["verification"]} and "INS002" not in report.checks.rules
     assert report.unavailable_entities == {"verification", "claim"}
@@ -69,7 +76,8 @@ def test_an_office_older_than_patplans_and_refattaches_says_so(
     lacking = unavailable(report)
     assert lacking["patplan"].startswith("GET /patplans needs Open Dental 22.4.27 or newer")
     assert lacking["refattach"].startswith("GET /refattaches needs Open Dental 22.4.27 or newer")
-    assert report.snapshot_counts.get("appointment", 0) > 0
+    assert report.snapshot_counts["appointment"] == export_rows(export, "appointment")
+    assert report.snapshot_counts["coverage"] == report.snapshot_counts["referral"] == 0
     assert report.checks is not None
     assert set(report.checks.skipped) == {"INS001", "INS002", "INS003", "REF004"}
 
@@ -90,7 +98,7 @@ def test_an_office_before_24_2_10_keeps_its_tasks_open_with_one_warning(
         fake.advance(hours=1)
         second = run(config)
     assert first.status == "ok" and first.tasks is not None and first.tasks.push_failures == 0
-    assert second.tasks is not None and second.tasks.counts["resolved"] >= 1
+    assert second.tasks is not None and second.tasks.counts["resolved"] == 1  # the verified coverage's task
     (sink,) = [s for s in second.tasks.sinks if s.type == "opendental-tasks"]
     assert sink.error is None and sink.warning is not None
     assert sink.warning.startswith("marking tasks Done in Open Dental needs Open Dental 24.2.10 or newer")
@@ -119,7 +127,9 @@ def test_an_office_before_eforms_reads_its_sheets_on_the_query_route(
         "eform": "the eform table needs Open Dental 24.3 or newer (the query for it was refused, as on an older "
         "version): its rows are not read"}
     assert report.checks is not None and report.checks.skipped == {}  # forms still come from sheets
-    assert report.snapshot_counts["form"] > 0
+    with (export / "sheet.csv").open(newline="", encoding="utf-8") as fh:
+        sheets = sum(1 for row in csv.DictReader(fh) if row["IsDeleted"] == "0")
+    assert report.snapshot_counts["form"] == sheets  # every sheet the query reads (not deleted ones), no eform
 
 
 def test_check_between_runs_leaves_out_what_the_office_cannot_serve(export: Path, tmp_path: Path, keys: None) -> None:

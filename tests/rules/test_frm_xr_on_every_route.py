@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fakes.opendental import FakeOpenDental
@@ -18,6 +20,8 @@ from pms_bridge.pipeline import run_sync
 from pms_bridge.pipeline.report import SyncReport
 from pms_bridge.sample import generate_practice
 from pms_bridge.store import Store
+
+CHICAGO = ZoneInfo("America/Chicago")
 
 
 def _rows(folder: Path, table: str) -> list[dict[str, str]]:
@@ -105,7 +109,8 @@ def test_forms_outside_films_and_specialties(
     assert cases["eform_patient"] not in by_patient
     eform = rows["form"][cases["eform_id"]]
     assert (eform["kind"], eform["patient_id"]) == ("registration", cases["eform_patient"])
-    assert eform["completed_at"] is not None
+    (eform_row,) = _rows(export, "eform")
+    assert eform["completed_at"] == datetime.fromisoformat(eform_row["DateTimeShown"]).replace(tzinfo=CHICAGO)
 
     # An FMX charted as existing from another office (EO) is a radiograph on file: no XR001.
     assert cases["outside_films"] not in by_patient
