@@ -16,7 +16,7 @@ from odroutes import FakeClock  # each request takes 0.3 simulated seconds
 
 from pms_bridge.cli.demo import DEMO_AS_OF
 from pms_bridge.config import load_config
-from pms_bridge.connectors.api_client import ApiUnavailable, RetryPolicy
+from pms_bridge.connectors.api_client import ApiUnavailable
 from pms_bridge.connectors.spec import load_connector_spec
 from pms_bridge.errors import ErrorKind, kind_of
 from pms_bridge.pipeline import run_sync
@@ -50,10 +50,8 @@ def write_config(tmp: Path, key: str, mode: str) -> Path:
 
 
 def run(config: Path, mode: str, clock: FakeClock, seed: int = 0) -> Any:
-    # The retries the connector file declares for the mode (explicit here until connectors/rest.py's
-    # make_client passes them itself).
-    http = {"clock": clock, "sleep": clock.sleep, "on_request": clock.on_request, "rng": random.Random(seed),
-            "retry": RetryPolicy.from_spec(SPEC.rest.modes[mode].retry)}
+    # The client takes the retries and the timeout the connector file declares for the mode.
+    http = {"clock": clock, "sleep": clock.sleep, "on_request": clock.on_request, "rng": random.Random(seed)}
     return run_sync(load_config(config), DEMO_AS_OF, check=True, http=http)
 
 
@@ -117,6 +115,21 @@ def test_a_fault_storm_gives_the_clean_result_in_a_small_multiple_of_its_time(
     assert report.tasks.push_failures == 0
     # The issue asks for at most ~3x the clean run; the shipped retries keep it under 2x.
     assert clock.now <= 2.0 * clean.seconds, (clock.now, clean.seconds)
+
+
+@pytest.mark.parametrize("mode", ["service", "cloud"])
+def test_a_storm_whose_lost_answers_each_cost_the_modes_full_timeout_stays_within_a_few_clean_runs(
+    clean_runs: dict[str, CleanRun], export: Path, tmp_path: Path, keys: None, mode: str
+) -> None:
+    """A lost answer is only noticed when the read timeout runs out: the mode's timeout bounds what it costs."""
+    clean, stormy, clock = clean_runs[mode], office(export, mode), FakeClock()
+    stormy.storm(0.2, seed=4)
+    stormy.on_lost = lambda kind: clock.sleep(SPEC.rest.modes[mode].timeout if kind == "lost-timeout" else 0.0)
+    with stormy.mock():
+        report = run(write_config(tmp_path, f"slow-storm-{mode}", mode), mode, clock, seed=4)
+    assert report.status == "ok" and report.tasks.push_failures == 0
+    assert any(kind == "lost-timeout" for kind in stormy.faults)
+    assert clock.now <= 3.5 * clean.seconds, (clock.now / clean.seconds)
 
 
 @pytest.mark.parametrize(("mode", "limit"), [("service", 35.0), ("cloud", 80.0)])
