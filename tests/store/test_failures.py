@@ -44,8 +44,26 @@ def test_a_store_path_that_is_a_folder(tmp_path: Path, practice: Practice) -> No
 
 def test_a_store_under_a_file_not_a_folder(tmp_path: Path, practice: Practice) -> None:
     (tmp_path / "state").write_text("not a folder")
-    with pytest.raises(StoreError, match=r"lies under a file, not a folder: fix \[store\] path"):
+    with pytest.raises(StoreError, match=r"lies under a file, not a folder .*: fix \[store\] path"):
         Store.open(f"sqlite:///{tmp_path / 'state' / 'store.sqlite'}", practice)
+
+
+def test_a_store_path_too_long_for_the_file_system_is_named_without_printing_it(
+    tmp_path: Path, practice: Practice
+) -> None:
+    long_path = tmp_path / ("s" * 5000 + ".sqlite")
+    with pytest.raises(StoreError, match=r"named in \[store\] \(5,\d{3} characters\): the name is too long") as failure:
+        Store.open(f"sqlite:///{long_path}", practice)
+    assert _exit_code(failure.value) == 2 and "sssss" not in str(failure.value)
+
+
+def test_a_store_path_in_a_loop_of_links(tmp_path: Path, practice: Practice) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(StoreError, match=r"lies under a file, not a folder \(or under a broken or looping link\)") \
+            as failure:
+        Store.open(f"sqlite:///{tmp_path / 'a' / 'store.sqlite'}", practice)
+    assert _exit_code(failure.value) == 2
 
 
 @pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS])

@@ -57,13 +57,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _prepare_new_sqlite(path: Path) -> None:
     """A new store file is created owner-only; an existing one is not touched before its version is read."""
-    if path.is_dir():
-        raise StoreError(f"the store file {path} is a folder, not a file: set [store] path to a file name inside it")
-    if path.exists():
-        return
     try:
+        if path.is_dir():
+            raise StoreError(f"the store file {path} is a folder, not a file: "
+                             "set [store] path to a file name inside it")
+        if path.exists():
+            return
         create_private_file(path)
-    except OSError as exc:
+    except OSError as exc:  # a name too long, a loop of links, a folder we may not look into, ...
         raise file_failure(exc, path) from None
 
 

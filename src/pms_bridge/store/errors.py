@@ -169,15 +169,29 @@ def install(engine: Engine) -> None:
 
 def file_failure(exc: OSError, path: Path) -> StoreError:
     """A store file that cannot be created or secured, named by what the user fixes."""
-    store = f"the store file {path}"
+    shown = str(path)
+    store = f"the store file {shown}" if len(shown) <= 200 else (
+        f"the store file named in [store] ({len(shown):,} characters)")
+    if exc.errno == errno.ENAMETOOLONG:
+        return StoreError(f"{store}: the name is too long for the file system; set [store] path to a shorter one")
+    if exc.errno == errno.ELOOP:
+        return StoreError(f"{store} runs into a loop of symbolic links: fix [store] path")
     if exc.errno == errno.ENOSPC:
         return StoreError(f"the disk holding {store} is full: free space on it (or move the store), then run again")
-    if exc.errno == errno.EISDIR or path.is_dir():
+    if exc.errno == errno.EISDIR or _is_dir(path):
         return StoreError(f"{store} is a folder, not a file: set [store] path to a file name inside it")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return StoreError(f"{store} cannot be written (a read-only file, folder or disk): give the account that "
                           "runs pms-bridge write access to it and its folder")
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
-        return StoreError(f"{store} lies under a file, not a folder: fix [store] path")
+        return StoreError(f"{store} lies under a file, not a folder (or under a broken or looping link): "
+                          "fix [store] path")
     return StoreError(f"{store} cannot be created ({errno.errorcode.get(exc.errno or 0, 'error')}): check its "
                       "folder and the disk")
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
