@@ -147,6 +147,12 @@ class RetryBudget:
         return True
 
 
+def _asked_to_wait(state: RetryCallState) -> float | None:
+    """The Retry-After of the failed attempt's answer, if it gave one."""
+    exc = state.outcome.exception() if state.outcome else None
+    return exc.retry_after if isinstance(exc, TransientHTTPError) else None
+
+
 class ApiClient:
     """A paced, retrying httpx client for one API account."""
 
@@ -213,8 +219,7 @@ class ApiClient:
 
     def _wait(self, state: RetryCallState) -> float:
         """The pacing slot or the Retry-After, whichever is later, then the backoff."""
-        exc = state.outcome.exception() if state.outcome else None
-        retry_after = exc.retry_after if isinstance(exc, TransientHTTPError) else None
+        retry_after = _asked_to_wait(state)
         floor = max(self.pacer.remaining(), min(retry_after or 0.0, self.retry.retry_after_max))
         return floor + self.backoff(state.attempt_number)
 
@@ -222,8 +227,7 @@ class ApiClient:
         def stop(state: RetryCallState) -> bool:
             if state.attempt_number >= attempts:
                 return True
-            exc = state.outcome.exception() if state.outcome else None
-            retry_after = exc.retry_after if isinstance(exc, TransientHTTPError) else None
+            retry_after = _asked_to_wait(state)
             if retry_after is not None and retry_after > self.retry.retry_after_max:
                 stopped.append(
                     f"the API asked to wait {retry_after:.0f} s before trying again, longer than the "

@@ -84,10 +84,14 @@ def _oversized_cell(row: list[str], read: list[tuple[str, int]]) -> tuple[str, s
     return None
 
 
-def _readable_id(bound: BoundResource, cells: list[str]) -> str | None:
-    """The row's id when it reads as one (an over-long "id" is some other cell's text, never an id)."""
+def _still_present(bound: BoundResource, cells: list[str], present: set[str]) -> str | None:
+    """A quarantined row's id, when it reads as one (an over-long "id" is some other cell's text): the row
+    is in the file, so its record counts as present, never as deleted."""
     source_id = bound.source_id_of(cells)
-    return source_id if source_id and len(source_id) <= MAX_ID_CHARS else None
+    if not source_id or len(source_id) > MAX_ID_CHARS:
+        return None
+    present.add(source_id)
+    return source_id
 
 
 def _read_positions(mapping: MappingFile, name: str, header: list[str]) -> list[tuple[str, int]]:
@@ -207,9 +211,7 @@ def _load_resource(
                 continue
             oversized = _oversized_cell(cells, read)
             if oversized is not None:
-                source_id = _readable_id(bound, cells)
-                if source_id:
-                    present.add(source_id)
+                source_id = _still_present(bound, cells, present)
                 log.warning("row.quarantined", source=table.source, line=line, column=oversized[0],
                             reason="oversized cell")
                 bad.append(QuarantinedRow(table.source, compiled.name, line, source_id, oversized[0], oversized[1]))
@@ -220,9 +222,7 @@ def _load_resource(
             try:
                 record = bound.map_row(cells)
             except FieldError as exc:
-                source_id = _readable_id(bound, cells)
-                if source_id:
-                    present.add(source_id)
+                source_id = _still_present(bound, cells, present)
                 # The offending cell helps whoever debugs a mapping; the log's redaction masks it.
                 log.debug("row.quarantined", source=table.source, line=line, field=exc.field,
                           value=cells[header.index(exc.column)] if exc.column in header else None)
