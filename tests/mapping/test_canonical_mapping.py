@@ -17,7 +17,7 @@ from pms_bridge.pipeline import run_sync
 from pms_bridge.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
-BOOKKEEPING = {"practice", "row_hash", "first_run", "changed_run"}
+BOOKKEEPING = {"practice", "row_hash", "source_hash", "first_run", "changed_run"}
 
 
 def _cell(value: object) -> str:

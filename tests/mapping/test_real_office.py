@@ -125,3 +125,18 @@ def test_labels_nothing_places_are_listed_and_never_count_as_fine(tmp_path: Path
                          '[mapping.patterns.confirmed]\n"smoke" = true\n')
     assert rows["verification"]["1"]["result"] == "verified" and rows["appointment"]["500"]["confirmed"] is True
     assert report.unmapped_labels == {}
+
+
+def test_labels_are_still_listed_on_a_night_their_rows_did_not_change(tmp_path: Path) -> None:
+    """Unchanged rows are not mapped again on the next night; the labels they hold are still listed."""
+    tables = mini_practice()
+    tables["definition"] += [{"DefNum": "12", "Category": "2", "ItemName": "Smoke signal"}]
+    tables["appointment"][0]["Confirmed"] = "12"
+    export = write_export(tmp_path / "exports", tables)
+    first, _ = sync_export(tmp_path, export)
+    again, _ = sync_export(tmp_path, export)
+    assert sum(r.stored.unchanged for r in again.resources if r.entity == "appointment") == len(tables["appointment"])
+    assert again.unmapped_labels == first.unmapped_labels == {"mapping.maps.confirmed": {"Smoke signal": 1}}
+    # placed by the practice's config: every row is mapped again, and the label is gone from the list
+    placed, rows = sync_export(tmp_path, export, '[mapping.patterns.confirmed]\n"smoke" = true\n')
+    assert placed.unmapped_labels == {} and rows["appointment"]["500"]["confirmed"] is True

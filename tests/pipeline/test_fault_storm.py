@@ -25,7 +25,7 @@ from pms_bridge.store import Store
 SPEC = load_connector_spec("opendental-api")
 LISTS = {"patient": "Patient Coordinator", "scheduling": "Scheduling Coordinator",
          "financial": "Financial Coordinator", "clinical": "Clinical Coordinator"}
-BOOKKEEPING = {"practice", "row_hash", "first_run", "changed_run", "source_updated_at"}
+BOOKKEEPING = {"practice", "row_hash", "source_hash", "first_run", "changed_run", "source_updated_at"}
 
 
 def office(export: Path, mode: str) -> StormyOpenDental:
@@ -154,6 +154,7 @@ def test_an_api_failing_half_the_time_ends_the_run_on_the_retry_budget(
     with stormy.mock(), pytest.raises(ApiUnavailable, match="all its retry budget allows") as exc:
         run(write_config(tmp_path, "half", "service"), "service", clock, seed=2)
     assert kind_of(exc.value) is ErrorKind.SOURCE
-    # It gave up before sending as many requests as the clean run needed, instead of crawling to the end.
+    # It gave up before sending as many requests as the clean run needed, instead of crawling to the end
+    # (which, with half the requests failing and each waiting out its backoff, takes over twice as long).
     assert len(stormy.requests) < clean.requests
-    assert clock.now < clean.seconds
+    assert clock.now < 1.5 * clean.seconds

@@ -127,7 +127,7 @@ def test_a_signal_is_honoured_at_the_next_safe_point_only(tmp_path: Path, export
     cfg = load_config(_config(tmp_path, export, "office"))
     seen: list[str] = []
 
-    def progress(resource: str, rows: int) -> None:
+    def progress(resource: str, rows: int, fraction: float | None) -> None:
         seen.append(resource)
         if len(seen) == 2:
             os.kill(os.getpid(), signal.SIGTERM)  # arrives while the run is busy: handled at the next safe point

@@ -10,10 +10,12 @@ from __future__ import annotations
 import codecs
 import csv
 import errno
+import io
+import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pms_bridge.connectors.spec import ConnectorSpec
@@ -25,6 +27,14 @@ Chunk = list[tuple[int, list[str]]]  # (line number, cells)
 # sync quarantine the one row (its limit is far lower). A cell past this one still fails the file.
 MAX_FIELD_CHARS = 256 * 1024 * 1024
 csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
+
+
+# Encodings in which a line break is the byte it is in ASCII: the last line can be read from the file's end.
+_SEEKABLE_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "cp1252", "ascii", "latin-1"})
+_TAIL_BYTES = 64 * 1024
+
+# fraction_read's highest answer while the file is read (see there).
+MOST_READ = 0.99
 
 
 class SourceUnavailable(SourceUnreachable):
@@ -108,6 +118,9 @@ class SourceTable:
 
     # Set once chunks() has read the whole file: why its last row is cut short (None: the file is whole).
     cut: str | None = None
+    # While chunks() reads: the bytes under the text layer and the file's size (for fraction_read).
+    _reading: io.BufferedIOBase | None = field(default=None, init=False, repr=False)
+    _size: int = field(default=0, init=False, repr=False)
 
     def fingerprint(self) -> str:
         try:
@@ -134,20 +147,36 @@ class SourceTable:
         self.cut = None
         try:
             with self._open() as fh:
-                yield from self._chunks(_Lines(fh))
+                self._reading, self._size = fh.buffer, os.fstat(fh.fileno()).st_size
+                yield from self._chunks(fh)
         except OSError as exc:
             raise _unreadable(self.source, exc) from None
 
-    def _chunks(self, lines: _Lines) -> Iterator[Chunk]:
-        reader = csv.reader(lines, delimiter=self.delimiter)
+    def fraction_read(self) -> float | None:
+        """How much of the file chunks() has read so far (bytes read / file size), for progress; None before
+        chunks() opens it, after it closes, and for an empty file. Cheap: one tell() of the buffered file.
+
+        Below 1.0 while chunks() runs: the bytes read run ahead of the rows yielded (by a buffer or two,
+        16 KiB), and 1.0 is the sync's word that the table has ended."""
+        reading = self._reading
+        if reading is None or self._size <= 0:
+            return None
+        try:
+            position = reading.tell()
+        except (OSError, ValueError):  # closed: the caller knows whether the table ended
+            return None
+        return min(MOST_READ, position / self._size)  # also a file that grew while read
+
+    def _chunks(self, fh: Iterable[str]) -> Iterator[Chunk]:
+        reader = csv.reader(fh, delimiter=self.delimiter)  # straight on the file: csv counts its lines
         width = 0
         try:
             width = len(next(reader, None) or [])
-            lines.row_start = lines.count + 1
+            row_start = reader.line_num + 1  # the first physical line of the next row
             chunk: Chunk = []
             last: tuple[int, int, list[str]] | None = None  # (first line, last line, cells) of the last row
             for row in reader:
-                start, lines.row_start = lines.row_start, lines.count + 1
+                start, row_start = row_start, reader.line_num + 1
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
                 last = (start, reader.line_num, row)
@@ -155,8 +184,9 @@ class SourceTable:
                 if len(chunk) >= self.batch_rows:
                     yield chunk
                     chunk = []
-            if last is not None and last[1] == lines.count:  # the last row ends the file
-                self.cut = _cut_row(last, width, lines.ends_with_newline, "".join(lines.tail), self.delimiter)
+            if last is not None and last[1] == reader.line_num:  # the last row ends the file
+                ends_with_newline, text = self._last_lines(last[0], last[1])
+                self.cut = _cut_row(last, width, ends_with_newline, text, self.delimiter)
             if chunk:
                 yield chunk
         except (csv.Error, UnicodeDecodeError) as exc:
@@ -167,31 +197,27 @@ class SourceTable:
                 ) from None
             raise SourceFileError(f"{self.source}: unreadable near line {reader.line_num}: {type(exc).__name__}") from None
 
+    def _last_lines(self, first: int, last: int) -> tuple[bool, str]:
+        """(whether the file ends with a line break, the text of its physical lines ``first``..``last``): the
+        file's last row, read again for the cut check. A one-line row is read from the file's end; a row of
+        several lines (a quoted cell with line breaks) by reading the file once more, line by line."""
+        with self._open() as fh:
+            if first == last and self.encoding in _SEEKABLE_ENCODINGS:
+                raw = fh.buffer
+                raw.seek(max(0, self._size - _TAIL_BYTES))
+                text = raw.read().decode(self.encoding, errors="replace")
+                body = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith(("\n", "\r")) else text
+                cut_at = max(body.rfind("\n"), body.rfind("\r"))  # the line break before the last line
+                if cut_at >= 0 or self._size <= _TAIL_BYTES:
+                    line = text[cut_at + 1:]
+                    return line.endswith(("\n", "\r")), line
+                fh.seek(0)  # a last line longer than the tail read: the slow way
+            lines = list(itertools.islice(fh, first - 1, last))
+        text = "".join(lines)
+        return text.endswith(("\n", "\r")), text
+
     def _open(self):  # a text file handle
         return self.path.open("r", encoding=self.encoding, newline="", errors="strict")
-
-
-class _Lines:
-    """The file's physical lines as csv reads them: how many, and the ones of the row being read."""
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        self._lines = iter(lines)
-        self.count = 0
-        self.row_start = 1  # first physical line of the row being read
-        self.tail: list[str] = []  # the lines of the row being read
-        self.ends_with_newline = True
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self.count += 1
-        if self.count == self.row_start:
-            self.tail = []
-        self.tail.append(line)
-        self.ends_with_newline = line.endswith(("\n", "\r"))
-        return line
 
 
 def _cut_row(last: tuple[int, int, list[str]], width: int, ends_with_newline: bool, text: str,

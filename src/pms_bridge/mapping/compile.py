@@ -211,7 +211,12 @@ class CompiledResource:
             if self.spec.skip.column not in positions:
                 raise FileLevelError(f"{source}: missing column {self.spec.skip.column} (for skip)")
             skip = (positions[self.spec.skip.column], frozenset(self.spec.skip.in_))
-        return BoundResource(self, source, getters, defaults, raw_mode, skip, unmapped)
+        bound = BoundResource(self, source, getters, defaults, raw_mode, skip, unmapped)
+        id_spec = self.spec.field_specs()["source_id"]
+        plain = id_spec.column is not None and not (id_spec.lookup or id_spec.map or id_spec.when or id_spec.default)
+        if plain and id_spec.column in positions:
+            bound.id_cell = (positions[id_spec.column], ctx.null_values | frozenset(id_spec.null_values))
+        return bound
 
 
 class BoundResource:
@@ -234,6 +239,10 @@ class BoundResource:
         self._defaults = defaults
         self._raw_mode = raw_mode
         self._skip = skip
+        converters = compiled._converters
+        self._steps = [(field, getter, converters[field], defaults.get(field)) for field, getter in getters.items()]
+        # (position, null values) when the id is one column's text as it stands: read without the getter.
+        self.id_cell: tuple[int, frozenset[str]] | None = None
 
     def skips(self, row: Row) -> bool:
         """Rows the mapping leaves out on purpose (not errors)."""
@@ -241,6 +250,12 @@ class BoundResource:
             return False
         pos, values = self._skip
         return pos < len(row) and row[pos].strip() in values
+
+    def skips_any(self, chunk: Sequence[tuple[int, Row]]) -> bool:
+        """Whether the mapping leaves out any of a chunk's (line, row) pairs on purpose (see :meth:`skips`)."""
+        if self._skip is None:
+            return False
+        return any(self.skips(row) for _, row in chunk)
 
     def check_export_mode(self, rows: Sequence[Row]) -> None:
         """Reject Open Dental's human-readable query export (ids replaced by names)."""
@@ -262,6 +277,24 @@ class BoundResource:
             return None
         return None if value is None else str(value).strip()
 
+    def source_id(self, row: Row) -> str:
+        """The id the row's record gets, read without mapping the rest of the row."""
+        if self.id_cell is not None:
+            position, nulls = self.id_cell
+            text = row[position].strip() if position < len(row) else ""
+            if not text or text in nulls:
+                raise FieldError("source_id", "required value is empty", self._column_of("source_id"))
+            return text
+        try:
+            value = self._getters["source_id"](row)
+            if value is None:
+                value = self._defaults.get("source_id")
+            if value is None:
+                raise FieldError("source_id", "required value is empty", self._column_of("source_id"))
+            return str(self.compiled._converters["source_id"](value))
+        except ConversionError as exc:
+            raise FieldError("source_id", str(exc), self._column_of("source_id")) from None
+
     def map_row(self, row: Row) -> Record:
         try:
             return self._map_row(row)
@@ -270,15 +303,14 @@ class BoundResource:
 
     def _map_row(self, row: Row) -> Record:
         model = self.compiled.model
-        converters = self.compiled._converters
         data: dict[str, Any] = {}
-        for field, getter in self._getters.items():
+        for field, getter, convert, default in self._steps:
             try:
                 value = getter(row)
                 if value is None:
-                    value = self._defaults.get(field)
+                    value = default
                 if value is not None:  # absent: the model's default applies
-                    data[field] = converters[field](value)
+                    data[field] = convert(value)
             except ConversionError as exc:
                 raise FieldError(field, str(exc), self._column_of(field)) from None
         try:

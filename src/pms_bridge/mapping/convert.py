@@ -99,10 +99,12 @@ def make_converter(annotation: Any, settings: Settings, tz: ZoneInfo) -> Convert
 
         def to_datetime(value: Any) -> datetime:
             parsed = value if isinstance(value, datetime) else _naive_datetime(str(value).strip(), settings)
+            if parsed.tzinfo is None:  # the common case: one replace, not two
+                if not _FIRST_TIME <= parsed <= _LAST_TIME:
+                    raise ConversionError(_OUT_OF_RANGE)
+                return parsed.replace(tzinfo=tz)
             if not _FIRST_TIME <= parsed.replace(tzinfo=None) <= _LAST_TIME:
                 raise ConversionError(_OUT_OF_RANGE)
-            if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=tz)
             return parsed.astimezone(tz)
 
         return to_datetime
@@ -117,6 +119,10 @@ def make_converter(annotation: Any, settings: Settings, tz: ZoneInfo) -> Convert
             text = str(value).strip()
             try:
                 return date.fromisoformat(text)
+            except ValueError:
+                pass
+            try:  # a date and time (Open Dental keeps many dates as DATETIME columns)
+                return datetime.fromisoformat(text).date()
             except ValueError:
                 pass
             parsed = _parse_with_formats(text, settings.date_formats) or _parse_with_formats(

@@ -17,8 +17,11 @@ and the rules reading it close no task (pipeline/tasks.py).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from itertools import compress
+from operator import eq, itemgetter, not_
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import structlog
@@ -33,7 +36,9 @@ from pms_bridge.mapping import (
     FileLevelError,
     LookupTables,
     MappingFile,
+    UnmappedLabels,
 )
+from pms_bridge.mapping.fingerprint import SourceHasher, tables_looked_up
 from pms_bridge.mapping.spec import FieldSpec, LookupSpec
 from pms_bridge.model import Record
 from pms_bridge.pipeline.deletions import check_deletions
@@ -44,7 +49,8 @@ from pms_bridge.store import QuarantinedRow, Store
 
 log = structlog.get_logger("pms_bridge.sync")
 
-Progress = Callable[[str, int], None]  # (resource, rows read so far)
+# (resource, rows read so far, share of the table read: None when unknown, 1.0 once it is done)
+Progress = Callable[[str, int, float | None], None]
 
 # A cell this long in a column the mapping reads is no value a PMS keeps there (a quote that swallowed
 # rows, a pasted file): that row is quarantined. Columns the mapping does not read may hold more
@@ -119,12 +125,9 @@ def _reference_rows(
 
 def _fed_by(mapping: MappingFile, table: str) -> list[str]:
     """The entities whose records look ids up in reference table ``table``."""
-
-    def uses(spec: FieldSpec) -> bool:
-        return any(hop.split(".")[0] == table for hop in spec.lookup) or any(map(uses, spec.inputs.values()))
-
     return sorted({
-        resource.entity for resource in mapping.resources.values() if any(map(uses, resource.field_specs().values()))
+        resource.entity for resource in mapping.resources.values()
+        if table in tables_looked_up(resource.field_specs().values())
     })
 
 
@@ -183,15 +186,24 @@ def _load_resource(
     entry: ResourceReport,
     progress: Progress | None,
 ) -> set[str]:
-    """Load one file; returns the ids it holds (stored or quarantined)."""
+    """Load one file; returns the ids it holds (stored or quarantined).
+
+    A row whose source hash is the one stored with its record is unchanged since it was last mapped: it
+    is counted and kept, not mapped, validated or written again (mapping.fingerprint says why that is safe).
+    """
     header = table.header()
     if not header:
         return set()  # an API resource with no (changed) rows
     bound = compiled.bind(header, table.source, lookups)
-    seen: set[str] = set()  # ids stored from this file
+    entity = compiled.spec.entity
+    seen: set[str] = set()  # ids stored (or kept unchanged) from this file
     present: set[str] = set()  # ids the file holds, stored or not
     reference = compiled.mapping.lookups.get(compiled.name)
     read = _read_positions(compiled.mapping, compiled.name, header)
+    hasher = SourceHasher(compiled.mapping, compiled.name, store.practice.timezone, read, lookups)
+    check = _RowCheck(table.source, compiled.name, bound, header, read, hasher)
+    carried = _carried_labels(store, compiled.name, hasher)
+    kept = 0  # rows whose stored record stands (same source hash)
     first = True
     for chunk in table.chunks():
         if first:
@@ -201,52 +213,160 @@ def _load_resource(
             rows = _reference_rows(reference, header, iter(chunk))
             store.save_references(compiled.name, rows)
             lookups.setdefault(compiled.name, {}).update(rows)
-        good: list[Record] = []
         bad: list[QuarantinedRow] = []
-        for line, cells in chunk:
-            entry.rows_read += 1
-            problem = _row_shape_problem(cells, len(header))
-            if problem is not None:
-                bad.append(QuarantinedRow(table.source, compiled.name, line, None, None, problem))
+        candidates = check.sound_rows(chunk, bad, present, entry)
+        ids = [source_id for source_id, _, _, _ in candidates]
+        stored = store.stored_hashes(entity, ids)
+        if len(set(ids)) == len(ids) and seen.isdisjoint(ids):  # no duplicate: the unchanged rows in one go
+            stored_source = {source_id: hashes[0] for source_id, hashes in stored.items()}
+            same = list(map(eq, map(stored_source.get, ids), map(itemgetter(3), candidates)))
+            unchanged = list(compress(ids, same))
+            seen.update(unchanged)
+            entry.stored.unchanged += len(unchanged)
+            kept += len(unchanged)
+            candidates = list(compress(candidates, map(not_, same)))
+        good: list[Record] = []
+        hashes: dict[str, str] = {}
+        for source_id, line, cells, source_hash in candidates:
+            if source_id in seen:
+                bad.append(QuarantinedRow(
+                    table.source, compiled.name, line, source_id, "source_id",
+                    "duplicate id: an earlier row of this file has the same id (the first one was kept)",
+                ))
                 continue
-            oversized = _oversized_cell(cells, read)
-            if oversized is not None:
-                source_id = _still_present(bound, cells, present)
-                log.warning("row.quarantined", source=table.source, line=line, column=oversized[0],
-                            reason="oversized cell")
-                bad.append(QuarantinedRow(table.source, compiled.name, line, source_id, oversized[0], oversized[1]))
-                continue
-            if bound.skips(cells):
-                entry.skipped += 1
+            known = stored.get(source_id)
+            if known is not None and known[0] == source_hash:
+                seen.add(source_id)
+                entry.stored.unchanged += 1
+                kept += 1
                 continue
             try:
                 record = bound.map_row(cells)
             except FieldError as exc:
-                source_id = _still_present(bound, cells, present)
+                readable = _still_present(bound, cells, present)
                 # The offending cell helps whoever debugs a mapping; the log's redaction masks it.
                 log.debug("row.quarantined", source=table.source, line=line, field=exc.field,
                           value=cells[header.index(exc.column)] if exc.column in header else None)
-                bad.append(QuarantinedRow(table.source, compiled.name, line, source_id, exc.field, exc.reason))
-                continue
-            if record.source_id in seen:
-                bad.append(
-                    QuarantinedRow(
-                        table.source, compiled.name, line, record.source_id, "source_id",
-                        "duplicate id: an earlier row of this file has the same id (the first one was kept)",
-                    )
-                )
+                bad.append(QuarantinedRow(table.source, compiled.name, line, readable, exc.field, exc.reason))
                 continue
             seen.add(record.source_id)
+            hashes[record.source_id] = source_hash
             good.append(record)
         present |= seen
-        entry.stored.add(store.upsert_records(compiled.spec.entity, good, run_id))
+        entry.stored.add(store.upsert_records(entity, good, run_id, hashes, stored))
         store.quarantine(run_id, bad)
         entry.quarantined += len(bad)
         if progress is not None:
-            progress(compiled.name, entry.rows_read)
-    entry.unmapped = bound.unmapped.as_dict()
+            progress(compiled.name, entry.rows_read, _fraction_read(table))
     _mark_cut(table, entry)
+    entry.unmapped = _labels_now(store, compiled.name, hasher, bound.unmapped, carried, entry, run_id, kept)
+    if progress is not None:
+        progress(compiled.name, entry.rows_read, 1.0)
     return present | seen
+
+
+class _RowCheck:
+    """What is checked of each row before it is mapped: its shape, its cells' size, its id and its hash."""
+
+    def __init__(self, source: str, resource: str, bound: BoundResource, header: list[str],
+                 read: list[tuple[str, int]], hasher: SourceHasher) -> None:
+        self.source, self.resource, self.bound, self.read, self.hasher = source, resource, bound, read, hasher
+        self.width = len(header)
+
+    def sound_rows(
+        self, chunk: list[tuple[int, list[str]]], bad: list[QuarantinedRow], present: set[str], entry: ResourceReport
+    ) -> list[tuple[str, int, list[str], str]]:
+        """(id, line, cells, source hash) of the chunk's rows that can be mapped; the others go to ``bad``
+        (or are skipped on purpose, as the mapping says)."""
+        quick = self._whole_chunk(chunk)
+        if quick is not None:
+            entry.rows_read += len(chunk)
+            return quick
+        return self._row_by_row(chunk, bad, present, entry)
+
+    def _whole_chunk(self, chunk: list[tuple[int, list[str]]]) -> list[tuple[str, int, list[str], str]] | None:
+        """The same answer for a chunk with nothing unusual (every row the header's width, no cell too long,
+        no row to skip, every id a plain cell), checked with C-level operations over the whole chunk: the
+        nightly re-read of a million unchanged rows. None: the chunk needs the row-by-row checks."""
+        if self.bound.id_cell is None or self.bound.skips_any(chunk):
+            return None
+        rows = [cells for _, cells in chunk]
+        if set(map(len, rows)) != {self.width}:
+            return None
+        texts = self.hasher.texts(rows)
+        if max(map(len, texts), default=0) > MAX_CELL_CHARS:
+            return None
+        position, nulls = self.bound.id_cell
+        ids = list(map(str.strip, map(itemgetter(position), rows)))
+        if "" in ids or not nulls.isdisjoint(ids):
+            return None
+        lines = [line for line, _ in chunk]
+        return list(zip(ids, lines, rows, self.hasher.digests(texts), strict=True))
+
+    def _row_by_row(
+        self, chunk: list[tuple[int, list[str]]], bad: list[QuarantinedRow], present: set[str], entry: ResourceReport
+    ) -> list[tuple[str, int, list[str], str]]:
+        out: list[tuple[str, int, list[str], str]] = []
+        for line, cells in chunk:
+            entry.rows_read += 1
+            problem = _row_shape_problem(cells, self.width)
+            if problem is not None:
+                bad.append(QuarantinedRow(self.source, self.resource, line, None, None, problem))
+                continue
+            text = self.hasher.text(cells)
+            if len(text) > MAX_CELL_CHARS:  # only then may one read cell be too long
+                oversized = _oversized_cell(cells, self.read)
+                if oversized is not None:
+                    source_id = _still_present(self.bound, cells, present)
+                    log.warning("row.quarantined", source=self.source, line=line, column=oversized[0],
+                                reason="oversized cell")
+                    bad.append(QuarantinedRow(self.source, self.resource, line, source_id, *oversized))
+                    continue
+            if self.bound.skips(cells):
+                entry.skipped += 1
+                continue
+            try:
+                source_id = self.bound.source_id(cells)
+            except FieldError as exc:
+                bad.append(QuarantinedRow(self.source, self.resource, line, None, exc.field, exc.reason))
+                continue
+            out.append((source_id, line, cells, self.hasher.digest(text)))
+        return out
+
+
+def _fraction_read(table: Table) -> float | None:
+    fraction = getattr(table, "fraction_read", None)
+    return fraction() if fraction is not None else None
+
+
+def _labels_cursor(resource: str) -> str:
+    return f"labels:{resource}"
+
+
+def _carried_labels(store: Store, resource: str, hasher: SourceHasher) -> dict[str, dict[str, int]]:
+    """The practice labels the resource's rows held when last read whole by this mapping (rows kept
+    unchanged are not mapped again, so their labels are carried from then)."""
+    try:
+        saved = json.loads(store.get_cursor(_labels_cursor(resource)) or "{}")
+    except ValueError:
+        return {}
+    return saved.get("labels", {}) if saved.get("mapping") == hasher.mapping_id else {}
+
+
+def _labels_now(store: Store, resource: str, hasher: SourceHasher, met: UnmappedLabels,
+                carried: dict[str, dict[str, int]], entry: ResourceReport, run_id: int, kept: int) -> dict[str, dict[str, int]]:
+    """Labels no setting places, with the rows that held them: exact when every row was mapped; else the
+    larger of the carried count and this run's (a label can linger until the next full mapping)."""
+    labels = met.as_dict()
+    if kept:
+        for setting, counts in carried.items():
+            mine = labels.setdefault(setting, {})
+            for label, rows in counts.items():
+                mine[label] = max(rows, mine.get(label, 0))
+        labels = {setting: dict(sorted(counts.items())) for setting, counts in sorted(labels.items())}
+    if not entry.incomplete:
+        store.set_cursor(_labels_cursor(resource), json.dumps({"mapping": hasher.mapping_id, "labels": labels}), run_id)
+    return labels
 
 
 # Patients a listing hides once deleted (Open Dental: /patients/Simple) are re-checked one by one when
@@ -254,27 +374,8 @@ def _load_resource(
 RECHECK_RULES = ("REF",)
 
 
-class _Patients:
-    """The patients whose per-patient details the rules need, computed once when first asked.
-
-    The rules say how far ahead and back they look (``rules.horizons``); by default every rule's
-    defaults.
-    """
-
-    def __init__(self, store: Store, today: date, needs: Horizons | None = None) -> None:
-        self.store, self.today = store, today
-        self.needs = needs or horizons()
-        self._ids: set[str] | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        if self._ids is None:
-            self._ids = self.store.patients_needing_detail(
-                self.today,
-                self.today + timedelta(days=self.needs.window_days),
-                self.today - timedelta(days=self.needs.first_contact_days),
-                self.today - timedelta(days=self.needs.referral_days),
-            )
-        return iter(sorted(self._ids))
+# The patients whose per-patient lists a run asks for (pipeline/fanout.py).
+from pms_bridge.pipeline.fanout import PatientFanout
 
 
 def _recheck(
@@ -370,7 +471,7 @@ def sync(
     today = today or datetime.now(store.practice.tz).date()
     lookups = _load_lookups(connector, mapping, store, report)
     tz = store.practice.tz
-    patients = _Patients(store, today, needs)
+    patients = PatientFanout(store, today, needs, mapping, run_id)
     for name in mapping.resources:
         compiled = CompiledResource(mapping, name, tz)
         feeds = [e for e in _fed_by(mapping, name) if e != compiled.spec.entity] if name in mapping.lookups else []

@@ -11,6 +11,9 @@ release on, so there is no unversioned store):
   appointments and patients, ``procedure_codes.time_pattern``, ``tasks.clinic``, the
   ``provider_code_times`` table.
 - 3: ``run_locks`` (who holds a practice's run lock on a PostgreSQL store).
+- 4: ``source_hash`` on every snapshot table: the hash of the source row a record was mapped from, so
+  the next night skips unchanged rows before mapping them (rows stored before have none: they are mapped
+  once more, then carry one).
 
 How a store is opened (:func:`ensure_schema`): its version is read before anything is written (no
 table created, no journal mode set, no file mode changed). A store from a newer pms-bridge is refused
@@ -63,6 +66,7 @@ TABLES_AT: dict[int, frozenset[str]] = {
     2: _V1_TABLES | {"tasks", "task_history", "pushes", "provider_code_times"},
     3: _V1_TABLES | {"tasks", "task_history", "pushes", "provider_code_times", "run_locks"},
 }
+TABLES_AT[4] = TABLES_AT[3]
 
 # Column names that sound like patient data: such a column the model does not know is mentioned.
 _PHI_LIKE = re.compile(r"phone|mail|address|street|city|zip|postal|birth|ssn|social|subscriber|note|name", re.IGNORECASE)
@@ -179,7 +183,16 @@ def _to_3(conn: Connection) -> None:
     _create(conn, _run_locks_v3)
 
 
-STEPS: dict[int, Callable[[Connection], None]] = {2: _to_2, 3: _to_3}
+_SNAPSHOT_TABLES_V3 = ("providers", "procedure_codes", "provider_code_times", "patients", "appointments", "procedures",
+                       "coverages", "verifications", "referrals", "documents", "forms", "claims")
+
+
+def _to_4(conn: Connection) -> None:
+    for table in _SNAPSHOT_TABLES_V3:
+        _add_column(conn, table, "source_hash", "VARCHAR(16)")
+
+
+STEPS: dict[int, Callable[[Connection], None]] = {2: _to_2, 3: _to_3, 4: _to_4}
 
 
 # --------------------------------------------------------------- opening

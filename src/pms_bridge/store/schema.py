@@ -34,8 +34,9 @@ from pms_bridge.model.types import base_type
 
 # The schema this pms-bridge writes; store/migrations.py has one step per version.
 # 1: the first release; 2: appointments.start may be NULL (planned appointments), clinics, code times;
-# 3: run_locks (who holds a practice's run lock on a server store).
-SCHEMA_VERSION = 3
+# 3: run_locks (who holds a practice's run lock on a server store);
+# 4: snapshot rows keep the hash of the source row they were mapped from (mapping.fingerprint).
+SCHEMA_VERSION = 4
 metadata = MetaData()
 
 
@@ -90,6 +91,7 @@ def _snapshot_table(model: type[Record]) -> Table:
         Column("row_hash", String(40), nullable=False),
         Column("first_run", BigInteger, nullable=False),
         Column("changed_run", BigInteger, nullable=False),
+        Column("source_hash", String(16)),  # NULL: mapped before schema 4, or written without one
     ]
     indexes = [Index(f"ix_{model.table}_{c}", "practice", c) for c in _INDEXED if c in model.model_fields]
     return Table(model.table, metadata, *columns, *indexes)

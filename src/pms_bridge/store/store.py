@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, Table, func, or_, select
@@ -16,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from pms_bridge.model import ENTITIES, Practice, Record
 from pms_bridge.model.types import base_type
 from pms_bridge.store import schema
+from pms_bridge.store.bulk import Bulk
 from pms_bridge.store.engine import open_engine
 from pms_bridge.store.ledger_tables import LedgerTables
 from pms_bridge.store.lock import run_lock
@@ -59,6 +61,22 @@ def row_hash(values: dict[str, Any]) -> str:
     return hashlib.sha1(repr(tuple(values.values())).encode(), usedforsecurity=False).hexdigest()
 
 
+# Ids per IN (...) list: well under every driver's limit on parameters (SQLite's is 32,766).
+_IN_BATCH = 5000
+
+
+@cache
+def enum_types(entity: str) -> dict[str, type[Enum]]:
+    """The entity's fields whose values are Enum members (code values), with their Enum."""
+    model = ENTITIES[entity]
+    return {name: target for name, info in model.model_fields.items()
+            if isinstance(target := base_type(info.annotation), type) and issubclass(target, Enum)}
+
+
+def _enum_fields(entity: str) -> frozenset[str]:
+    return frozenset(enum_types(entity))
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -71,6 +89,7 @@ class Store(LedgerTables):
         self.practice = practice
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._holding = False
+        self._bulk = Bulk(engine.dialect)
         try:
             ensure_schema(engine)
             self._register_practice()
@@ -129,47 +148,69 @@ class Store(LedgerTables):
 
     # ---------------------------------------------------------------- snapshot
 
-    def upsert_records(self, entity: str, records: Sequence[Record], run_id: int) -> UpsertCounts:
-        """Merge records into the snapshot; only new or changed rows are written."""
+    def upsert_records(
+        self,
+        entity: str,
+        records: Sequence[Record],
+        run_id: int,
+        source_hashes: Mapping[str, str] | None = None,
+        stored: Mapping[str, tuple[str | None, str]] | None = None,
+    ) -> UpsertCounts:
+        """Merge records into the snapshot; only new or changed rows are written.
+
+        ``source_hashes``: id -> hash of the source row each record was mapped from (kept beside it, see
+        mapping.fingerprint). ``stored``: what :meth:`stored_hashes` says of these ids, when the caller
+        already asked; otherwise it is read here.
+        """
         counts = UpsertCounts()
         if not records:
             return counts
         table = schema.SNAPSHOT_TABLES[entity]
-        rows = []
-        for record in records:
-            values = record.model_dump()
-            values["row_hash"] = row_hash(values)
-            values["practice"] = self.practice.key
-            rows.append(values)
+        hashes = source_hashes or {}
         with self.engine.begin() as conn:
-            existing = dict(
-                conn.execute(
-                    select(table.c.source_id, table.c.row_hash).where(
-                        table.c.practice == self.practice.key,
-                        table.c.source_id.in_([r["source_id"] for r in rows]),
-                    )
-                ).all()
-            )
-            changed = []
-            for values in rows:
-                old = existing.get(values["source_id"])
-                if old == values["row_hash"]:
+            if stored is None:
+                stored = self._stored_hashes(conn, table, [r.source_id for r in records])
+            changed, rehashed = [], []
+            for record in records:
+                values = dict(record.__dict__)  # the model's fields, as model_dump() gives them (flat models)
+                values["row_hash"] = row_hash(values)
+                source_hash = hashes.get(record.source_id)
+                old = stored.get(record.source_id)
+                if old is not None and old[1] == values["row_hash"]:
                     counts.unchanged += 1
+                    if source_hash is not None and old[0] != source_hash:
+                        rehashed.append({"practice": self.practice.key, "source_id": record.source_id,
+                                         "source_hash": source_hash})
                     continue
                 if old is None:
                     counts.inserted += 1
                 else:
                     counts.updated += 1
-                values["first_run"] = values["changed_run"] = run_id
+                values.update(practice=self.practice.key, first_run=run_id, changed_run=run_id,
+                              source_hash=source_hash)
                 changed.append(values)
             # first_run is kept on update: it says when the row first arrived.
-            self._upsert(table, changed, ["practice", "source_id"], conn, keep=("first_run",))
+            self._bulk.upsert(conn, table, changed, ["practice", "source_id"], keep=("first_run",),
+                              enums=_enum_fields(entity))
+            self._bulk.set_column(conn, table, "source_hash", rehashed, ["practice", "source_id"])
         return counts
 
-    def stored_ids(self, entity: str) -> set[str]:
-        table = schema.SNAPSHOT_TABLES[entity]
+    def stored_hashes(self, entity: str, source_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+        """id -> (source hash, row hash) of the stored rows among ``source_ids``."""
         with self.engine.connect() as conn:
-            return set(conn.scalars(select(table.c.source_id).where(table.c.practice == self.practice.key)))
+            return self._stored_hashes(conn, schema.SNAPSHOT_TABLES[entity], source_ids)
+
+    def _stored_hashes(self, conn: Any, table: Table, source_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+        found: dict[str, tuple[str | None, str]] = {}
+        ids = list(source_ids)
+        for start in range(0, len(ids), _IN_BATCH):
+            rows = self._bulk.hashes(conn, table, self.practice.key, ids[start : start + _IN_BATCH])
+            found.update((sid, (source, row)) for sid, source, row in rows)
+        return found
+
+    def stored_ids(self, entity: str) -> set[str]:
+        with self.engine.connect() as conn:
+            return self._bulk.ids(conn, schema.SNAPSHOT_TABLES[entity], self.practice.key)
 
     def remove(self, entity: str, source_ids: Iterable[str]) -> int:
         """Delete records from the snapshot (rows deleted in the PMS)."""
@@ -214,6 +255,20 @@ class Store(LedgerTables):
         )
         with self.engine.connect() as conn:
             return list(conn.scalars(query))
+
+    def patients_changed_since(self, run_id: int, entities: Sequence[str]) -> dict[str, int]:
+        """patient -> the latest run after ``run_id`` that changed one of their rows of ``entities``."""
+        latest: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for entity in entities:
+                t = schema.SNAPSHOT_TABLES[entity]
+                who = t.c.source_id if entity == "patient" else t.c.patient_id
+                query = (select(who, func.max(t.c.changed_run))
+                         .where(t.c.practice == self.practice.key, t.c.changed_run > run_id).group_by(who))
+                for patient, run in conn.execute(query):
+                    if patient is not None and run > latest.get(patient, 0):
+                        latest[patient] = run
+        return latest
 
     def scheduled_appointment_ids(self, start: date, end: date) -> set[str]:
         """Stored scheduled appointments from ``start`` to ``end`` (inclusive dates, practice time)."""
@@ -276,11 +331,7 @@ class Store(LedgerTables):
         holds rows that passed validation on the way in. Code values get their enum type back."""
         model = ENTITIES[entity]
         fields = set(model.model_fields)
-        enums = {
-            name: target
-            for name, info in model.model_fields.items()
-            if isinstance(target := base_type(info.annotation), type) and issubclass(target, Enum)
-        }
+        enums = enum_types(entity)
         for row in self.rows(entity):
             values = {k: v for k, v in row.items() if k in fields and v is not None}
             for name, enum in enums.items():
