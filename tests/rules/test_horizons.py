@@ -7,7 +7,7 @@ from pms_bridge.rules.registry import RuleSettings
 
 
 def test_the_default_horizons_are_the_widest_of_every_rules_defaults() -> None:
-    assert horizons() == Horizons(window_days=14, first_contact_days=90, referral_days=365)
+    assert horizons() == Horizons(window_days=14, first_contact_days=90, referral_days=90, referral_out_days=365)
 
 
 def test_a_wider_setting_widens_the_horizon_and_unselected_rules_do_not_count() -> None:

@@ -80,7 +80,7 @@ def export(
         warn_about(store, err)
         tasks = Ledger(store).tasks(None if status == "all" else [status], role)
         shows_names = getattr(get_sink(output_format), "shows_patient_names", False)
-        names = stored_patient_names(store) if shows_names else {}
+        names = stored_patient_names(store, {t.patient_id for t in tasks}) if shows_names else {}
         text = render(output_format, tasks, list_meta(cfg, store, names, now_at_practice(cfg)))  # type: ignore[arg-type]
     finally:
         store.close()

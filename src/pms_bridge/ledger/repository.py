@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,19 @@ class Ledger:
     def fingerprints(self) -> dict[str, str]:
         return self.store.task_fingerprints()
 
+    def to_reconcile(self, keys: Collection[str]) -> tuple[dict[str, Task], dict[str, str]]:
+        """What :func:`reconcile` needs of the stored tasks for a run that found ``keys``: the open tasks and
+        the tasks of those keys (a closed task comes back only when found again), by key, and their
+        fingerprints."""
+        rows = self.store.task_rows_open_or(keys)
+        tasks = {row["key"]: Task(**{f: row[f] for f in _TASK_FIELDS}) for row in rows}
+        return tasks, {row["key"]: row["fingerprint"] for row in rows}
+
+    def task(self, key: str) -> Task | None:
+        """The task of ``key`` (None when there is none)."""
+        row = self.store.task_row(key)
+        return None if row is None else Task(**{f: row[f] for f in _TASK_FIELDS})
+
     def apply(self, update: LedgerUpdate, run_id: int | None, at: datetime) -> None:
         """Write changed tasks and their transitions in one transaction."""
         tz = self.store.practice.tz
@@ -49,10 +62,9 @@ class Ledger:
 
     def dismiss(self, key: str, reason: str, at: datetime) -> Task:
         """A person closed the task: it stays closed until its subject changes."""
-        matches = [t for t in self.tasks() if t.key == key]
-        if not matches:
+        task = self.task(key)
+        if task is None:
             raise TaskNotFound(key)
-        task = matches[0]
         if task.status == "dismissed":
             return task
         self.store.update_task(
@@ -60,7 +72,9 @@ class Ledger:
             {"status": "dismissed", "reason": reason, "resolved_at": at, "updated_at": at},
             _history([Transition(key, task.status, "dismissed", f"dismissed: {reason}")], None, at),
         )
-        return next(t for t in self.tasks() if t.key == key)
+        dismissed = self.task(key)
+        assert dismissed is not None
+        return dismissed
 
     def history(self, key: str) -> list[HistoryEntry]:
         return [

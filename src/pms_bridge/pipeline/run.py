@@ -11,7 +11,7 @@ from pms_bridge.connectors.api_client import ApiClient
 from pms_bridge.connectors.rest import RestConnector, make_client
 from pms_bridge.mapping import load_mapping
 from pms_bridge.pipeline.as_of import parse_as_of, refuse_backdating  # noqa: F401 - parse_as_of is re-exported
-from pms_bridge.pipeline.check import CheckReport, check_store
+from pms_bridge.pipeline.check import CheckReport, check_store, practice_horizons
 from pms_bridge.pipeline.interrupt import Interrupted, checkpoint
 from pms_bridge.pipeline.report import SyncReport, TaskReport, unavailable_in
 from pms_bridge.pipeline.sync import Connector, Progress, sync
@@ -19,12 +19,10 @@ from pms_bridge.pipeline.tasks import (
     held_rules,
     list_meta,
     note_held,
-    patient_names,
     push_to_sinks,
+    stored_patient_names,
     update_ledger,
 )
-from pms_bridge.rules import Horizons, horizons
-from pms_bridge.rules.registry import rule_settings, select_rules
 from pms_bridge.sinks import ListMeta
 from pms_bridge.store import Store
 
@@ -52,12 +50,6 @@ def _connector(config: Config, spec: ConnectorSpec, http: dict[str, Any]) -> tup
     mode = spec.rest.modes[config.source.mode or "cloud"]
     default_page = spec.query.page_size if route == "query" and spec.query else mode.page_size
     return RestConnector(spec, client, page_size=config.source.page_size or default_page, route=route), client
-
-
-def practice_horizons(config: Config) -> Horizons:
-    """How far the practice's selected rules, with its own settings, look ahead and back."""
-    settings = rule_settings(config.rules.tables())
-    return horizons(settings[r.code] for r in select_rules(config.rules.select, config.rules.ignore))
 
 
 def run_sync(
@@ -126,10 +118,10 @@ def run_sync(
 def _stoppable(progress: Progress | None) -> Progress:
     """Sync reports progress after each chunk is stored: a safe point to stop at."""
 
-    def report(resource: str, rows: int) -> None:
+    def report(resource: str, rows: int, fraction: float | None) -> None:
         checkpoint()
         if progress is not None:
-            progress(resource, rows)
+            progress(resource, rows, fraction)
 
     return report
 
@@ -144,8 +136,8 @@ def _work_tasks(config: Config, store: Store, report: SyncReport, run_id: int, c
     note_held(report, held, update.held)
     as_of = report.checks.as_of
 
-    def meta() -> ListMeta:
-        return list_meta(config, store, patient_names(snapshot.patients.values()), as_of, sync=report)
+    def meta(named: set[str]) -> ListMeta:  # the patients whose names the task lists show
+        return list_meta(config, store, stored_patient_names(store, named), as_of, sync=report)
 
     # The PMS first: a task a person closed there is dismissed before the lists are written.
     sinks, tasks = push_to_sinks(config, store, client, as_of, run_id, meta)

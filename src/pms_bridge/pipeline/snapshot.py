@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from datetime import datetime
+
+import structlog
 
 from pms_bridge.model import ENTITIES, Record
-from pms_bridge.rules import Snapshot
-from pms_bridge.store import Store
+from pms_bridge.rules import Horizons, Snapshot
+from pms_bridge.store import Reach, Store, clinic_names, find_working_set, working_set_records
+
+log = structlog.get_logger("pms_bridge.pipeline.snapshot")
 
 
-def load_snapshot(store: Store, clinics: Iterable[str | int] | None = None) -> Snapshot:
-    """Every stored record of the store's practice, indexed for the rules.
+def load_snapshot(
+    store: Store,
+    clinics: Iterable[str | int] | None = None,
+    *,
+    as_of: datetime | None = None,
+    needs: Horizons | None = None,
+    reads: Collection[str] | None = None,
+) -> Snapshot:
+    """The snapshot the rules read, indexed for them.
+
+    With ``as_of`` and ``needs`` (how far the practice's rules look, see rules.horizons): only the working
+    set, i.e. the patients with a scheduled appointment in the window or a referral or first contact in
+    the lookback, with all their records, and the practice-wide tables. Rules evaluated at ``as_of`` with
+    settings inside ``needs`` find exactly what they find in the whole snapshot. ``reads``: load only these
+    entities (the evidence of the rules to evaluate, see Rule.evidence; default: all). Without ``as_of``
+    and ``needs``: every stored record (the slow reference).
 
     ``clinics``: the practice's selected clinics (see rules.clinics); the PMS's clinic table is
     read from the store's reference rows only then.
     """
-
-    def records() -> Iterator[Record]:
-        for entity in ENTITIES:
-            yield from store.records(entity)
-
+    if (as_of is None) != (needs is None):
+        raise ValueError("give both as_of and needs for the working set, or neither for the whole snapshot")
     clinic_rows = store.load_references(["clinic"]).get("clinic", {}) if clinics is not None else None
-    return Snapshot.build(records(), store.practice.tz, clinics, clinic_rows)
+    if as_of is None or needs is None:
+        return Snapshot.build(_every_record(store), store.practice.tz, clinics, clinic_rows)
+    reach = Reach(as_of, needs.window_days, needs.first_contact_days, needs.referral_days, needs.referral_out_days)
+    found = find_working_set(store, reach)
+    log.debug("snapshot.working_set", patients=len(found.patient_ids), referred_out=len(found.referred_out),
+              window=len(found.window_appointment_ids))
+    records = working_set_records(store, found, reads)
+    names = clinic_names(store) if clinics is not None else None
+    return Snapshot.build(records, store.practice.tz, clinics, clinic_rows, names)
+
+
+def _every_record(store: Store) -> Iterator[Record]:
+    for entity in ENTITIES:
+        yield from store.records(entity)

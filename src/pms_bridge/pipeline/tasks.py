@@ -14,8 +14,8 @@ from pms_bridge.pipeline.check import CheckReport
 from pms_bridge.pipeline.report import SyncReport
 from pms_bridge.rules import RULES, Finding, Snapshot
 from pms_bridge.sinks import ListMeta
-from pms_bridge.sinks.registry import SinkContext, SinkResult, get_sink
-from pms_bridge.store import Store
+from pms_bridge.sinks.registry import Sink, SinkContext, SinkResult, get_sink
+from pms_bridge.store import Store, appointment_starts, patients_by_id
 
 
 def held_rules(sync: SyncReport, rules: Iterable[str]) -> dict[str, str]:
@@ -57,24 +57,37 @@ def update_ledger(
     held: Mapping[str, str],
     assignees: dict[str, str],
 ) -> LedgerUpdate:
-    """``held``: rules whose tasks may not be resolved this run (see ``held_rules``)."""
+    """``held``: rules whose tasks may not be resolved this run (see ``held_rules``).
+
+    Reads only what reconciling needs: the open tasks, the stored tasks of this run's findings, and the
+    starts of the appointments those are about.
+    """
     ledger = Ledger(store)
-    existing = {t.key: t for t in ledger.tasks()}
-    starts = {aid: apt.start for aid, apt in snapshot.appointments.items()}
+    existing, fingerprints = ledger.to_reconcile({f.key for f in check.findings})
     update = reconcile(
         existing,
         check.findings,
         as_of=check.as_of,
         tz=snapshot.tz,
         evaluated_rules=set(check.rules),
-        appointment_starts=starts,
+        appointment_starts=_appointment_starts(store, snapshot, check.findings, existing.values()),
         assignees=assignees,
         held=held,
-        fingerprints=ledger.fingerprints(),
+        fingerprints=fingerprints,
         clinics=clinic_names(check.findings, snapshot),
     )
     ledger.apply(update, run_id, check.as_of)
     return update
+
+
+def _appointment_starts(
+    store: Store, snapshot: Snapshot, findings: Iterable[Finding], tasks: Iterable[Task]
+) -> dict[str, datetime | None]:
+    """Stored start of each appointment a finding or an open task is about (from the snapshot where it has it)."""
+    wanted = {f.appointment_id for f in findings if f.appointment_id}
+    wanted |= {t.appointment_id for t in tasks if t.status == "open" and t.appointment_id}
+    starts = {aid: snapshot.appointments[aid].start for aid in wanted if aid in snapshot.appointments}
+    return starts | appointment_starts(store, wanted - starts.keys())
 
 
 def clinic_names(findings: Iterable[Finding], snapshot: Snapshot) -> dict[str, str]:
@@ -95,8 +108,10 @@ def patient_names(patients: Iterable[Patient]) -> dict[str, str]:
     return names
 
 
-def stored_patient_names(store: Store) -> dict[str, str]:
-    return patient_names(p for p in store.records("patient") if isinstance(p, Patient))
+def stored_patient_names(store: Store, ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Display names of the stored patients among ``ids`` (every stored patient without ``ids``)."""
+    patients = store.records("patient") if ids is None else patients_by_id(store, ids)
+    return patient_names(p for p in patients if isinstance(p, Patient))
 
 
 def list_meta(
@@ -136,13 +151,14 @@ def push_to_sinks(
     client: ApiClient | None,
     as_of: datetime,
     run_id: int,
-    meta: Callable[[], ListMeta],
+    meta: Callable[[set[str]], ListMeta],
 ) -> tuple[list[SinkResult], list[Task]]:
     """Each ``[[sinks]]`` table to its registered sink; returns the results and the tasks after the pushes.
 
     Sinks that write the PMS go first, each given the ledger as the one before it left it: a task
     a person closed in the PMS is dismissed before the task lists are written. ``meta`` makes the
-    task lists' header (called after the PMS pushes).
+    task lists' header (called after the PMS pushes), given the patients of the tasks that the lists
+    showing patient names will show (the only names they need).
     """
     chosen = [(index, section, get_sink(section.type)) for index, section in enumerate(config.sinks)]
 
@@ -153,6 +169,21 @@ def push_to_sinks(
         sink.push(Ledger(store).tasks(), context(index, section)) for index, section, sink in chosen if sink.writes_pms
     ]
     tasks = Ledger(store).tasks()
-    lists = meta()
-    results += [sink.push(tasks, context(index, section, lists)) for index, section, sink in chosen if not sink.writes_pms]
+    lists = meta(_named_patients(tasks, [(section, sink) for _, section, sink in chosen]))
+    results += [
+        sink.push(tasks, context(index, section, lists)) for index, section, sink in chosen if not sink.writes_pms
+    ]
     return results, tasks
+
+
+def _named_patients(tasks: list[Task], sinks: Iterable[tuple[SinkSection, Sink]]) -> set[str]:
+    """The patients of the tasks that the sinks showing patient names list (by their ``status`` setting)."""
+    statuses: set[str] = set()
+    for section, sink in sinks:
+        if sink.writes_pms or not getattr(sink, "shows_patient_names", False):
+            continue
+        shown = getattr(section.settings, "status", None)
+        if shown is None:  # a list of every task
+            return {t.patient_id for t in tasks}
+        statuses.update(shown)
+    return {t.patient_id for t in tasks if t.status in statuses}

@@ -17,7 +17,9 @@ from pms_bridge.rules.finding import Finding
 
 # The spans of time a rule reads: "window" is days ahead of today (appointments), "first_contact" and
 # "referral" are days back (first contacts, referrals). Sync fetches per-patient details for their widest.
-Horizon = Literal["window", "first_contact", "referral"]
+# window: appointments ahead; first_contact / referral: patients whose whole history the rules read;
+# referral_out: referrals out a rule follows up, of patients it needs no more of than the patient row.
+Horizon = Literal["window", "first_contact", "referral", "referral_out"]
 
 
 class RuleSettings(BaseModel):
@@ -42,18 +44,19 @@ class Horizons:
     window_days: int = 0
     first_contact_days: int = 0
     referral_days: int = 0
+    referral_out_days: int = 0
 
 
 def horizons(settings: Iterable[RuleSettings] | None = None) -> Horizons:
     """The widest horizons of these rule settings (default: every rule with its default settings)."""
     if settings is None:
         settings = [r.settings() for r in RULES.values()]
-    widest = dict.fromkeys(("window", "first_contact", "referral"), 0)
+    widest = dict.fromkeys(("window", "first_contact", "referral", "referral_out"), 0)
     for values in settings:
         for name, kinds in values.horizons.items():
             for kind in kinds:
                 widest[kind] = max(widest[kind], getattr(values, name))
-    return Horizons(widest["window"], widest["first_contact"], widest["referral"])
+    return Horizons(widest["window"], widest["first_contact"], widest["referral"], widest["referral_out"])
 
 
 Check = Callable[[RuleContext, Any], Iterable[Finding]]

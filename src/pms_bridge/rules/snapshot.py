@@ -2,6 +2,9 @@
 
 Rules look things up here by patient, appointment or coverage instead of
 scanning tables, so evaluating every rule is linear in the snapshot's size.
+A run builds it from the rules' working set (pipeline.snapshot): the patients
+in reach of the rules' horizons, each with all its records of the entities
+the rules declare they read.
 """
 
 from __future__ import annotations
@@ -82,14 +85,22 @@ class Snapshot:
         tz: ZoneInfo,
         clinics: Iterable[str | int] | None = None,
         clinic_rows: Mapping[str, Mapping[str, str]] | None = None,
+        clinic_names: Mapping[str, set[str]] | None = None,
     ) -> Snapshot:
-        """``clinics``: the selected clinics (see rules.clinics); ``clinic_rows``: the PMS's clinic table by id."""
+        """``clinics``: the selected clinics (see rules.clinics); ``clinic_rows``: the PMS's clinic table by id.
+
+        ``clinic_names``: clinic id -> the names the practice's records give it, when ``records`` are not all
+        of them (a working set); by default they are read from ``records``.
+        """
         snap = cls(tz=tz)
         for record in records:
             snap._add(record)
         snap._finish()
         if clinics is not None:
-            snap.clinic_scope = resolve_clinics(clinics, snap._known_clinics(clinic_rows or {}))
+            known = snap._known_clinics() if clinic_names is None else {k: set(v) for k, v in clinic_names.items()}
+            for cid, row in (clinic_rows or {}).items():
+                known.setdefault(cid, set()).update(v.strip() for v in row.values() if v and v.strip())
+            snap.clinic_scope = resolve_clinics(clinics, known)
         return snap
 
     def _add(self, record: Record) -> None:  # noqa: C901 - one branch per entity
@@ -191,16 +202,14 @@ class Snapshot:
 
     # ------------------------------------------------------------------ clinics
 
-    def _known_clinics(self, clinic_rows: Mapping[str, Mapping[str, str]]) -> dict[str, set[str]]:
-        """Clinic id -> its names, from the records and the PMS's clinic table."""
+    def _known_clinics(self) -> dict[str, set[str]]:
+        """Clinic id -> its names, from the patients and appointments."""
         known: dict[str, set[str]] = {}
         for record in (*self.patients.values(), *self.appointments.values()):
             if isinstance(record, Patient | Appointment) and record.clinic_id:
                 names = known.setdefault(record.clinic_id, set())
                 if record.clinic:
                     names.add(record.clinic)
-        for cid, row in clinic_rows.items():
-            known.setdefault(cid, set()).update(v.strip() for v in row.values() if v and v.strip())
         return known
 
     def clinic_id_of(self, patient_id: str, appointment_id: str | None) -> str | None:

@@ -3,15 +3,31 @@
 from pms_bridge.store.engine import create_private_file, sqlite_url
 from pms_bridge.store.errors import StoreBusy, StoreError, StoreUnreachable
 from pms_bridge.store.store import QuarantinedRow, RunRecord, Store, UpsertCounts
+from pms_bridge.store.working_set import (
+    Reach,
+    WorkingSet,
+    appointment_starts,
+    clinic_names,
+    find_working_set,
+    patients_by_id,
+    working_set_records,
+)
 
 __all__ = [
     "QuarantinedRow",
+    "Reach",
     "RunRecord",
     "Store",
     "StoreBusy",
     "StoreError",
     "StoreUnreachable",
     "UpsertCounts",
+    "WorkingSet",
+    "appointment_starts",
+    "clinic_names",
     "create_private_file",
+    "find_working_set",
+    "patients_by_id",
     "sqlite_url",
+    "working_set_records",
 ]

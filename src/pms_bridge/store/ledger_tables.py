@@ -7,7 +7,7 @@ callers never see it (a shared database holds many practices).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine, Table
 
     from pms_bridge.model import Practice
+
+
+# Keys per IN (...) list: well under every driver's limit on bound parameters.
+_KEY_BATCH = 2000
 
 
 class LedgerTables:
@@ -42,6 +46,30 @@ class LedgerTables:
             query = query.where(t.c.role == role)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query.order_by(t.c.due, t.c.key))]
+
+    def task_rows_open_or(self, keys: Collection[str]) -> list[dict[str, Any]]:
+        """The open tasks and the tasks of ``keys`` whatever their status (all columns), by due date then key.
+
+        What a run's reconciliation reads: a closed task matters only when its key is found again.
+        """
+        t = schema.tasks
+        p = self.practice.key
+        wanted = sorted(set(keys))
+        with self.engine.connect() as conn:
+            open_tasks = conn.execute(select(t).where(t.c.practice == p, t.c.status == "open"))
+            rows = {r.key: dict(r._mapping) for r in open_tasks}
+            for start in range(0, len(wanted), _KEY_BATCH):
+                query = select(t).where(t.c.practice == p, t.c.status != "open",
+                                        t.c.key.in_(wanted[start : start + _KEY_BATCH]))
+                rows.update((r.key, dict(r._mapping)) for r in conn.execute(query))
+        return sorted(rows.values(), key=lambda row: (row["due"], row["key"]))
+
+    def task_row(self, key: str) -> dict[str, Any] | None:
+        """One stored task (all columns), or None."""
+        t = schema.tasks
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t).where(t.c.practice == self.practice.key, t.c.key == key)).first()
+        return None if row is None else dict(row._mapping)
 
     def task_fingerprints(self) -> dict[str, str]:
         """Task key -> the fingerprint stored with it."""

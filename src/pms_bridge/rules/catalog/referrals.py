@@ -54,7 +54,8 @@ class REF001Settings(ReferralSettings):
 
 
 class REF004Settings(RuleSettings):
-    horizons: ClassVar[Mapping[str, tuple[Horizon, ...]]] = {"max_age_days": ("referral",)}
+    # Referrals out and their patients' rows only: the rule reads nothing else of them.
+    horizons: ClassVar[Mapping[str, tuple[Horizon, ...]]] = {"max_age_days": ("referral_out",)}
 
     after_days: int = Field(default=30, ge=1, le=365,
                             description="Expect word from the specialist this many days after the referral out.")

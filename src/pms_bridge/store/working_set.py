@@ -1,0 +1,216 @@
+"""The rules' working set: the stored records the rules can read at one as-of time, by indexed queries.
+
+The rules look at scheduled appointments in a window ahead of today, at referrals and first contacts
+of a lookback, and at those patients' whole history. This module finds those patients and loads
+everything the snapshot holds about them (plus the small practice-wide tables), instead of every row
+the practice ever stored. Rows become the same model objects :meth:`Store.records` makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+
+from pms_bridge.model import ENTITIES, Record
+from pms_bridge.model.enums import AppointmentStatus, ReferralDirection
+from pms_bridge.store import schema
+from pms_bridge.store.store import Store, enum_types
+
+# Ids per IN (...) list: well under every driver's limit on bound parameters.
+BATCH = 2000
+
+# Small tables every rule may read whole (providers, codes, providers' own code times).
+PRACTICE_WIDE = ("provider", "procedure_code", "provider_code_time")
+# Entities the snapshot keeps per patient (besides appointments and procedures, loaded on their own).
+PER_PATIENT = ("referral", "document", "form", "claim")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far the rules look at one as-of time: the window ahead, and the lookbacks (days back)."""
+
+    as_of: datetime  # aware
+    window_days: int
+    first_contact_days: int
+    referral_days: int
+    referral_out_days: int = 0  # referrals out followed up: their patients' rows, without their history
+
+    def window(self, tz: tzinfo) -> tuple[datetime, datetime]:
+        """[start, end) of the appointment window, computed as the rules compute it (local wall clock)."""
+        start = self.as_of.astimezone(tz)
+        return start, start + timedelta(days=self.window_days)
+
+    def today(self, tz: tzinfo) -> date:
+        return self.as_of.astimezone(tz).date()
+
+
+@dataclass
+class WorkingSet:
+    """The patients whose records the rules read, and the scheduled appointments in the window."""
+
+    patient_ids: set[str]
+    window_appointment_ids: set[str]
+    # Patients reached only by a referral out: their patient row and referrals, nothing more.
+    referred_out: set[str] = field(default_factory=set)
+
+
+def find_working_set(store: Store, reach: Reach) -> WorkingSet:
+    """Patients with a scheduled appointment in the window, a referral or a first contact in the lookback.
+
+    Deleted patients are kept (unlike the API fan-out's list): a rule decides what their status means.
+    """
+    tz = store.practice.tz
+    apts = schema.SNAPSHOT_TABLES["appointment"]
+    pats = schema.SNAPSHOT_TABLES["patient"]
+    refs = schema.SNAPSHOT_TABLES["referral"]
+    p = store.practice.key
+    today = reach.today(tz)
+    patients: set[str] = set()
+    window: set[str] = set()
+    with store.engine.connect() as conn:
+        if reach.window_days > 0:
+            lo, hi = reach.window(tz)
+            query = select(apts.c.source_id, apts.c.patient_id).where(
+                apts.c.practice == p, apts.c.status == AppointmentStatus.SCHEDULED.value,
+                apts.c.start >= lo, apts.c.start < hi,
+            )
+            for aid, pid in conn.execute(query):
+                window.add(aid)
+                patients.add(pid)
+        patients.update(conn.scalars(select(pats.c.source_id).where(
+            pats.c.practice == p,
+            pats.c.first_contact_date >= today - timedelta(days=reach.first_contact_days),
+            pats.c.first_contact_date <= today,
+        )))
+        patients.update(conn.scalars(select(refs.c.patient_id).where(
+            refs.c.practice == p,
+            refs.c.referral_date >= today - timedelta(days=reach.referral_days),
+            refs.c.referral_date <= today,
+        )))
+        referred_out = set(conn.scalars(select(refs.c.patient_id).where(
+            refs.c.practice == p, refs.c.direction == ReferralDirection.OUT.value,
+            refs.c.referral_date >= today - timedelta(days=reach.referral_out_days),
+            refs.c.referral_date <= today,
+        ))) if reach.referral_out_days > 0 else set()
+    return WorkingSet(patients, window, referred_out - patients)
+
+
+def working_set_records(store: Store, found: WorkingSet, entities: Collection[str] | None = None) -> Iterator[Record]:
+    """Every stored record the rules can read about the working set's patients, and the practice-wide tables.
+
+    ``entities``: only these (the entities the evaluated rules read); default: all. Procedures come by
+    patient and also by window appointment (a procedure charted to another patient's appointment is still
+    that appointment's); verifications by the patients' coverages and by their plans. Each record is
+    yielded once.
+    """
+    wanted = set(ENTITIES) if entities is None else set(entities)
+    for entity in PRACTICE_WIDE:
+        if entity in wanted:
+            yield from store.records(entity)
+    pids = found.patient_ids
+    yield from records_where(store, "patient", "source_id", pids | found.referred_out)
+    yield from records_where(store, "appointment", "patient_id", pids)
+    if "procedure" in wanted:
+        procedures = {r.source_id: r for r in records_where(store, "procedure", "patient_id", pids)}
+        for r in records_where(store, "procedure", "appointment_id", found.window_appointment_ids):
+            procedures.setdefault(r.source_id, r)
+        yield from procedures.values()
+        del procedures
+    if "coverage" in wanted or "verification" in wanted:
+        coverages = list(records_where(store, "coverage", "patient_id", pids))
+        if "coverage" in wanted:
+            yield from coverages
+        if "verification" in wanted:
+            by_coverage = records_where(store, "verification", "coverage_id", {c.source_id for c in coverages})
+            verifications = {r.source_id: r for r in by_coverage}
+            plans = {c.plan_id for c in coverages if c.plan_id}  # type: ignore[attr-defined]
+            for r in records_where(store, "verification", "plan_id", plans):
+                verifications.setdefault(r.source_id, r)
+            yield from verifications.values()
+    for entity in PER_PATIENT:
+        if entity in wanted:
+            yield from records_where(store, entity, "patient_id", pids | found.referred_out
+                                     if entity == "referral" else pids)
+
+
+def records_where(store: Store, entity: str, column: str, values: Collection[str]) -> Iterator[Record]:
+    """The entity's stored records whose ``column`` is one of ``values`` (batched IN queries)."""
+    table = schema.SNAPSHOT_TABLES[entity]
+    wanted = sorted(values)
+    names = list(ENTITIES[entity].model_fields)
+    make = record_maker(entity)
+    with store.engine.connect() as conn:
+        for start in range(0, len(wanted), BATCH):
+            where: ColumnElement[bool] = table.c[column].in_(wanted[start : start + BATCH])
+            query = select(*(table.c[n] for n in names)).where(table.c.practice == store.practice.key, where)
+            for row in conn.execute(query.order_by(table.c.source_id)):
+                yield make(zip(names, row, strict=True))
+
+
+def record_maker(entity: str) -> Callable[[Iterable[tuple[str, Any]]], Record]:
+    """Row (field name, value pairs) -> model object, as :meth:`Store.records` rebuilds it (no validation;
+    enums typed again)."""
+    model = ENTITIES[entity]
+    enums = list(enum_types(entity).items())
+    # Rows with the same fields set share one (equal) set of their names: the records are frozen, and a set
+    # per record would be a third of its memory.
+    shared: dict[tuple[str, ...], set[str]] = {}
+    # Ids and codes many records repeat (a patient's, a provider's, a procedure code) are kept once.
+    repeated = [name for name in model.model_fields if name.endswith("_id") and name != "source_id"]
+    repeated += [name for name in ("code", "clinic") if name in model.model_fields]
+    strings: dict[str, str] = {}
+
+    def make(row: Iterable[tuple[str, Any]]) -> Record:
+        values = {k: v for k, v in row if v is not None}
+        for name in repeated:
+            if name in values:
+                values[name] = strings.setdefault(values[name], values[name])
+        for name, enum in enums:
+            if name in values:
+                values[name] = enum(values[name])
+        names = tuple(values)
+        fields_set = shared.get(names)
+        if fields_set is None:
+            fields_set = shared[names] = set(names)
+        return model.model_construct(fields_set, **values)
+
+    return make
+
+
+def clinic_names(store: Store) -> dict[str, set[str]]:
+    """Clinic id -> the clinic names the stored patients and appointments carry (distinct pairs only)."""
+    known: dict[str, set[str]] = {}
+    with store.engine.connect() as conn:
+        for entity in ("patient", "appointment"):
+            t = schema.SNAPSHOT_TABLES[entity]
+            query = select(t.c.clinic_id, t.c.clinic).distinct().where(
+                t.c.practice == store.practice.key, t.c.clinic_id.is_not(None))
+            for cid, name in conn.execute(query):
+                if not cid:
+                    continue
+                names = known.setdefault(cid, set())
+                if name:
+                    names.add(name)
+    return known
+
+
+def appointment_starts(store: Store, ids: Iterable[str]) -> dict[str, datetime | None]:
+    """Stored appointment id -> its start (None: undated); ids not stored are left out."""
+    t = schema.SNAPSHOT_TABLES["appointment"]
+    wanted = sorted(set(ids))
+    starts: dict[str, datetime | None] = {}
+    with store.engine.connect() as conn:
+        for start in range(0, len(wanted), BATCH):
+            query = select(t.c.source_id, t.c.start).where(
+                t.c.practice == store.practice.key, t.c.source_id.in_(wanted[start : start + BATCH]))
+            starts.update((aid, at) for aid, at in conn.execute(query))
+    return starts
+
+
+def patients_by_id(store: Store, ids: Iterable[str]) -> Iterator[Record]:
+    """The stored patients among ``ids``."""
+    return records_where(store, "patient", "source_id", set(ids))

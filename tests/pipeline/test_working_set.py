@@ -1,0 +1,392 @@
+"""The fast path (the rules' working set, the ledger's open tasks) against the slow reference (every stored row).
+
+On the sample practice, at as-of times around the demo's, at the lookbacks' edges, with wider rule settings,
+per rule and with clinics selected: the findings, the snapshot's per-patient views and the tasks after the
+ledger update are the same as with the whole snapshot and the whole ledger.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from odexport import csv_config
+from sqlalchemy import text
+
+from pms_bridge.cli.demo import DEMO_AS_OF
+from pms_bridge.config import Config, ConfigError, load_config
+from pms_bridge.ledger import Ledger, reconcile
+from pms_bridge.model.enums import ReferralDirection
+from pms_bridge.pipeline import run_sync
+from pms_bridge.pipeline.check import CheckReport, check_store, practice_horizons
+from pms_bridge.pipeline.tasks import clinic_names, update_ledger
+from pms_bridge.rules import RULES, Snapshot, select_rules
+from pms_bridge.sample import generate_practice
+from pms_bridge.store import Reach, Store, find_working_set, schema
+
+TZ = DEMO_AS_OF.tzinfo
+
+WIDER = """
+[rules.SCH001]
+window_days = 35
+[rules.INS002]
+days_ahead = 12
+[rules.REF001]
+lookback_days = 200
+[rules.REF004]
+max_age_days = 900
+[rules.XR001]
+lookback_days = 400
+"""
+NARROW = """
+[rules]
+select = ["FRM", "INS003", "REF002"]
+[rules.REF002]
+lookback_days = 30
+"""
+
+
+@dataclass
+class Sample:
+    folder: Path
+    config: Path  # the synced practice's config (its store beside it)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    folder = tmp_path_factory.mktemp("working-set")
+    generate_practice(folder / "exports", as_of=DEMO_AS_OF, seed=5, patients=400)
+    config = csv_config(folder, folder / "exports")
+    run_sync(load_config(config), DEMO_AS_OF)
+    return Sample(folder, config)
+
+
+def _copy(sample: Sample, tmp_path: Path, extra: str = "", name: str = "copy") -> Config:
+    """A config over a copy of the synced store (``extra``: TOML appended: rule settings, or clinics)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    shutil.copy(sample.folder / "test.sqlite", folder / "test.sqlite")
+    config = csv_config(folder, sample.folder / "exports")
+    text_ = config.read_text(encoding="utf-8")
+    if extra.strip().startswith("clinics"):  # a [practice] key
+        text_ = text_.replace('timezone = "America/Chicago"\n', f'timezone = "America/Chicago"\n{extra.strip()}\n')
+    else:
+        text_ += extra
+    config.write_text(text_, encoding="utf-8")
+    return load_config(config)
+
+
+def _checks(cfg: Config, as_of: datetime) -> tuple[CheckReport, CheckReport]:
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    try:
+        return check_store(cfg, store, as_of, full=True), check_store(cfg, store, as_of)
+    finally:
+        store.close()
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time(8, 0), tzinfo=TZ)
+
+
+def differences(full: Snapshot, fast: Snapshot, as_of: datetime, cfg: Config) -> list[str]:
+    """What the working set gives the rules differently from the whole snapshot, for its own patients and
+    for everything the rules reach (window, referrals, first contacts), of the entities the practice's rules
+    read; empty when the same."""
+    needs = practice_horizons(cfg)
+    reads = {entity for r in select_rules(cfg.rules.select, cfg.rules.ignore) for entity in r.evidence}
+    found: list[str] = []
+
+    def same(what: str, entity: str, a: Any, b: Any) -> None:
+        if entity in reads and a != b:
+            found.append(what)
+
+    start = as_of.astimezone(TZ)
+    today = start.date()
+    same("window", "appointment", [a.source_id for a in full.upcoming(start, needs.window_days)],
+         [a.source_id for a in fast.upcoming(start, needs.window_days)])
+    same("providers", "provider", full.providers, fast.providers)
+    same("codes", "procedure_code", full.codes, fast.codes)
+    same("code times", "provider_code_time", full.code_times, fast.code_times)
+    contacts = {pid for pid, p in full.patients.items()
+                if p.first_contact_date and 0 <= (today - p.first_contact_date).days <= needs.first_contact_days}
+    reached = contacts | {a.patient_id for a in full.upcoming(start, needs.window_days)} | {
+        r.patient_id for r in full.referrals
+        if r.referral_date and 0 <= (today - r.referral_date).days <= needs.referral_days}
+    for pid in fast.patients:
+        same(f"patient {pid}", "patient", full.patients[pid], fast.patients[pid])
+        same(f"referrals of {pid}", "referral", full.referrals_by_patient.get(pid, []),
+             fast.referrals_by_patient.get(pid, []))
+        if pid not in reached:  # reached by a referral out only: its row and referrals are all a rule reads
+            continue
+        same(f"appointments of {pid}", "appointment", full.appointments_by_patient.get(pid, []),
+             fast.appointments_by_patient.get(pid, []))
+        same(f"new patient {pid}", "appointment", full.is_new_patient(pid, today), fast.is_new_patient(pid, today))
+        same(f"radiographs of {pid}", "document", full.radiographs_of(pid), fast.radiographs_of(pid))
+        same(f"forms of {pid}", "form", full.forms_by_patient.get(pid, []), fast.forms_by_patient.get(pid, []))
+        coverages = full.coverages_by_patient.get(pid, [])
+        same(f"coverages of {pid}", "coverage", coverages, fast.coverages_by_patient.get(pid, []))
+        for cov in coverages:
+            same(f"verifications of coverage {cov.source_id}", "verification",
+                 full.verifications_by_coverage.get(cov.source_id, []),
+                 fast.verifications_by_coverage.get(cov.source_id, []))
+            if cov.plan_id:
+                same(f"verifications of plan {cov.plan_id}", "verification",
+                     full.verifications_by_plan.get(cov.plan_id, []), fast.verifications_by_plan.get(cov.plan_id, []))
+        for apt in full.appointments_by_patient.get(pid, []):
+            same(f"procedures of appointment {apt.source_id}", "procedure", full.procedures_of(apt.source_id),
+                 fast.procedures_of(apt.source_id))
+    recent = {r.source_id for r in full.referrals
+              if r.referral_date and 0 <= (today - r.referral_date).days <= needs.referral_days}
+    same("referrals", "referral", recent, recent & {r.source_id for r in fast.referrals})
+    out = {r.source_id for r in full.referrals if r.direction == ReferralDirection.OUT
+           and r.referral_date and 0 <= (today - r.referral_date).days <= needs.referral_out_days}
+    same("referrals out", "referral", out, out & {r.source_id for r in fast.referrals})
+    same("first contacts", "patient", contacts, contacts & fast.patients.keys())
+    return found
+
+
+def _assert_same(cfg: Config, as_of: datetime) -> CheckReport:
+    full, fast = _checks(cfg, as_of)
+    assert fast.findings == full.findings
+    assert (fast.rules, fast.skipped) == (full.rules, full.skipped)
+    assert full.snapshot is not None and fast.snapshot is not None
+    assert len(fast.snapshot.patients) < len(full.snapshot.patients)  # it is a working set
+    assert differences(full.snapshot, fast.snapshot, as_of, cfg) == []
+    return full
+
+
+AS_OF_DAYS = [-45, -10, -1, 0, 3, 6, 20]
+
+
+@pytest.mark.parametrize("settings", ["", WIDER, NARROW], ids=["defaults", "wider", "narrow"])
+def test_findings_of_the_working_set_are_those_of_the_whole_snapshot(sample: Sample, tmp_path: Path,
+                                                                      settings: str) -> None:
+    cfg = _copy(sample, tmp_path, settings)
+    counts = []
+    for days in AS_OF_DAYS:
+        full = _assert_same(cfg, DEMO_AS_OF + timedelta(days=days))
+        counts.append(len(full.findings))
+    assert counts[AS_OF_DAYS.index(0)] > 0 and len(set(counts)) > 1  # the comparison compared something
+
+
+def _edge_days(cfg: Config) -> list[date]:
+    """As-of dates that put a referral in or a first contact exactly on, and just past, the 90-day lookback."""
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    try:
+        with store.engine.connect() as conn:
+            referral = conn.execute(text(
+                "SELECT max(referral_date) FROM referrals WHERE direction = 'in' AND referral_date <= :d"
+            ), {"d": DEMO_AS_OF.date() - timedelta(days=20)}).scalar_one()
+            contact = conn.execute(text(
+                "SELECT max(first_contact_date) FROM patients WHERE first_contact_date <= :d"
+            ), {"d": DEMO_AS_OF.date() - timedelta(days=30)}).scalar_one()
+    finally:
+        store.close()
+    days = []
+    for value in (referral, contact):
+        start = value if isinstance(value, date) else date.fromisoformat(value)
+        days += [start + timedelta(days=90), start + timedelta(days=91)]
+    return days
+
+
+def test_same_findings_with_referrals_and_first_contacts_on_the_lookback_edge(sample: Sample, tmp_path: Path) -> None:
+    cfg = _copy(sample, tmp_path)
+    for day in _edge_days(cfg):
+        for moment in (_at(day), datetime.combine(day, time(0, 0), tzinfo=TZ),
+                       datetime.combine(day, time(23, 59), tzinfo=TZ)):
+            _assert_same(cfg, moment)
+
+
+@pytest.mark.parametrize("code", list(RULES))
+def test_each_rule_alone_finds_the_same(sample: Sample, tmp_path: Path, code: str) -> None:
+    """One rule selected: the working set loads only the entities that rule declares it reads."""
+    cfg = _copy(sample, tmp_path, f'\n[rules]\nselect = ["{code}"]\n')
+    full, fast = _checks(cfg, DEMO_AS_OF)
+    assert fast.findings == full.findings
+
+
+CLINICS = """
+UPDATE patients SET clinic_id = CAST(CAST(source_id AS INTEGER) % 3 + 1 AS TEXT),
+                    clinic = 'C' || CAST(CAST(source_id AS INTEGER) % 3 + 1 AS TEXT);
+UPDATE appointments SET clinic_id = CAST(CAST(source_id AS INTEGER) % 2 + 1 AS TEXT),
+                        clinic = 'C' || CAST(CAST(source_id AS INTEGER) % 2 + 1 AS TEXT)
+    WHERE CAST(source_id AS INTEGER) % 4 = 0;
+UPDATE appointments SET clinic_id = '9', clinic = 'Faraway'
+    WHERE source_id = (SELECT min(source_id) FROM appointments WHERE status = 'complete');
+"""
+
+
+def _with_clinics(cfg: Config) -> None:
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    try:
+        with store.engine.begin() as conn:
+            for statement in CLINICS.split(";"):
+                if statement.strip():
+                    conn.execute(text(statement))
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("clinics", ['["C1", 3]', '["Faraway", "c2"]', '["0"]'])
+def test_same_findings_with_clinics_selected(sample: Sample, tmp_path: Path, clinics: str) -> None:
+    cfg = _copy(sample, tmp_path, f"clinics = {clinics}")
+    _with_clinics(cfg)
+    for days in (0, 6):
+        _assert_same(cfg, DEMO_AS_OF + timedelta(days=days))
+
+
+def test_an_unknown_clinic_is_named_the_same_way(sample: Sample, tmp_path: Path) -> None:
+    cfg = _copy(sample, tmp_path, 'clinics = ["Nowhere"]')
+    _with_clinics(cfg)
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    try:
+        with pytest.raises(ConfigError) as slow:
+            check_store(cfg, store, DEMO_AS_OF, full=True)
+        with pytest.raises(ConfigError) as fast:
+            check_store(cfg, store, DEMO_AS_OF)
+    finally:
+        store.close()
+    assert str(fast.value) == str(slow.value) and "Faraway" in str(fast.value)
+
+
+def test_the_comparison_sees_a_working_set_that_drops_plan_verifications(sample: Sample, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The equivalence checks can fail: without plan-level verifications the working set differs."""
+    from pms_bridge.store import working_set
+
+    real = working_set.records_where
+
+    def without_plans(store: Store, entity: str, column: str, values: Any) -> Any:
+        return iter(()) if column == "plan_id" else real(store, entity, column, values)
+
+    cfg = _copy(sample, tmp_path)
+    monkeypatch.setattr(working_set, "records_where", without_plans)
+    full, fast = _checks(cfg, DEMO_AS_OF)
+    assert full.snapshot is not None and fast.snapshot is not None
+    found = differences(full.snapshot, fast.snapshot, DEMO_AS_OF, cfg)
+    assert found and all(d.startswith("verifications of plan") for d in found)
+
+
+# ------------------------------------------------------------------ the ledger
+
+
+def _reference_update(store: Store, check: CheckReport, run_id: int, held: dict[str, str]) -> dict[str, int]:
+    """The ledger update as it was: every stored task, every fingerprint, every appointment's start."""
+    snapshot = check.snapshot
+    assert snapshot is not None
+    ledger = Ledger(store)
+    update = reconcile(
+        {t.key: t for t in ledger.tasks()}, check.findings, as_of=check.as_of, tz=snapshot.tz,
+        evaluated_rules=set(check.rules),
+        appointment_starts={aid: apt.start for aid, apt in snapshot.appointments.items()},
+        assignees={"patient": "Front desk"}, held=held, fingerprints=ledger.fingerprints(),
+        clinics=clinic_names(check.findings, snapshot),
+    )
+    ledger.apply(update, run_id, check.as_of)
+    return update.counts
+
+
+def _dismiss_first_open(stores: list[Store], at: datetime, rule_prefix: str) -> None:
+    key = next(t.key for t in Ledger(stores[0]).tasks(["open"]) if t.rule.startswith(rule_prefix))
+    for store in stores:
+        Ledger(store).dismiss(key, "handled by phone", at)
+
+
+def _remove_an_open_tasks_appointment(stores: list[Store]) -> None:
+    """An appointment an open task is about leaves the PMS (deleted): its start comes from the task."""
+    aid = next(t.appointment_id for t in Ledger(stores[0]).tasks(["open"]) if t.appointment_id)
+    for store in stores:
+        assert store.remove("appointment", [aid]) == 1
+
+
+def _move_an_open_tasks_appointment_back(stores: list[Store], cfg: Config, to: datetime, next_run: datetime) -> None:
+    """An open task's appointment moves into the past, and its patient leaves the working set of the next run:
+    the task expires on the stored start, which only the store knows (the task keeps the old one)."""
+    apts = schema.SNAPSHOT_TABLES["appointment"]
+    needs = practice_horizons(cfg)
+    reach = Reach(next_run, needs.window_days, needs.first_contact_days, needs.referral_days)
+    for task in Ledger(stores[0]).tasks(["open"]):
+        if not task.appointment_id or task.appointment_at is None or task.appointment_at <= next_run:
+            continue
+        for store in stores:
+            with store.engine.begin() as conn:
+                conn.execute(apts.update().where(apts.c.source_id == task.appointment_id).values(start=to))
+        if task.patient_id not in find_working_set(stores[0], reach).patient_ids:
+            return
+        for store in stores:
+            with store.engine.begin() as conn:
+                conn.execute(apts.update().where(apts.c.source_id == task.appointment_id)
+                             .values(start=task.appointment_at))
+    raise AssertionError("no open task's patient can leave the working set")
+
+
+@pytest.mark.parametrize("settings", ["", WIDER], ids=["defaults", "wider"])
+def test_tasks_after_the_ledger_update_are_those_of_the_whole_ledger(sample: Sample, tmp_path: Path,
+                                                                     settings: str) -> None:
+    slow_cfg = _copy(sample, tmp_path, settings, name="slow")
+    fast_cfg = _copy(sample, tmp_path, settings, name="fast")
+    slow = Store.open(slow_cfg.store_url(), slow_cfg.practice.practice())
+    fast = Store.open(fast_cfg.store_url(), fast_cfg.practice.practice())
+    try:
+        steps: list[tuple[int, dict[str, str]]] = [(-10, {}), (0, {}), (2, {"INS002": "a table was cut short"}),
+                                                  (6, {}), (20, {}), (1, {}), (45, {})]
+        statuses: set[str] = set()
+        for run_id, (days, held) in enumerate(steps, start=1):
+            as_of = DEMO_AS_OF + timedelta(days=days)
+            expected = _reference_update(slow, check_store(slow_cfg, slow, as_of, full=True), run_id, held)
+            check = check_store(fast_cfg, fast, as_of)
+            got = update_ledger(fast, check, check.snapshot, run_id, held, {"patient": "Front desk"})
+            assert got.counts == expected
+            assert Ledger(fast).tasks() == Ledger(slow).tasks()
+            assert fast.task_fingerprints() == slow.task_fingerprints()
+            statuses |= {t.status for t in Ledger(fast).tasks()}
+            if days == 0:
+                _dismiss_first_open([slow, fast], as_of, "INS")
+                _dismiss_first_open([slow, fast], as_of, "REF")
+                _remove_an_open_tasks_appointment([slow, fast])
+                _move_an_open_tasks_appointment_back([slow, fast], fast_cfg, as_of - timedelta(days=3),
+                                                     DEMO_AS_OF + timedelta(days=2))
+        assert statuses >= {"open", "resolved", "expired", "dismissed"}
+    finally:
+        slow.close()
+        fast.close()
+
+
+# ------------------------------------------------------------------ names on the task lists
+
+
+def test_names_are_read_for_the_tasks_the_html_lists_show(sample: Sample, tmp_path: Path) -> None:
+    from pms_bridge.config.models import SinkSection
+    from pms_bridge.pipeline.tasks import _named_patients, stored_patient_names
+    from pms_bridge.sinks.registry import get_sink
+
+    cfg = _copy(sample, tmp_path)
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    try:
+        check = check_store(cfg, store, DEMO_AS_OF)
+        update_ledger(store, check, check.snapshot, 1, {}, {})
+        later = check_store(cfg, store, DEMO_AS_OF + timedelta(days=20))
+        update_ledger(store, later, later.snapshot, 2, {}, {})
+        tasks = Ledger(store).tasks()
+        by_status = {s: {t.patient_id for t in tasks if t.status == s} for s in ("open", "resolved", "expired")}
+        assert all(by_status.values())
+
+        def sinks(*tables: dict[str, Any]) -> list[tuple[SinkSection, Any]]:
+            sections = [SinkSection.model_validate(table) for table in tables]
+            return [(section, get_sink(section.type)) for section in sections]
+
+        html = {"type": "html", "path": "tasks.html"}
+        assert _named_patients(tasks, sinks(html, {"type": "json", "path": "t.json", "status": ["resolved"]})) \
+            == by_status["open"]
+        assert _named_patients(tasks, sinks({**html, "status": ["open", "expired"]})) \
+            == by_status["open"] | by_status["expired"]
+        assert _named_patients(tasks, sinks({"type": "csv", "path": "t.csv"})) == set()
+        names = stored_patient_names(store, by_status["open"])
+        assert names.keys() == by_status["open"] and names == {
+            pid: name for pid, name in stored_patient_names(store).items() if pid in by_status["open"]}
+    finally:
+        store.close()
