@@ -31,6 +31,7 @@ from pms_bridge.connectors.api_client import (
 from pms_bridge.connectors.paging import RecordSelector
 from pms_bridge.connectors.rest import RestConnector, error_table
 from pms_bridge.errors import ConfigurationProblem, ItemSkipped
+from pms_bridge.pipeline import fanout
 
 BASE = "https://od.example.test/api/v1"
 SPEC = load_connector_spec("opendental-api")
@@ -225,7 +226,10 @@ def _night_again(fake: FakeOpenDental, path: Path) -> Any:
     return night(fake, path, as_of=DEMO_AS_OF + timedelta(hours=1), check=False)
 
 
-def test_odd_answers_leave_the_stored_rows(export: Path, tmp_path: Path, keys: None) -> None:
+def test_odd_answers_leave_the_stored_rows(
+    export: Path, tmp_path: Path, keys: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fanout, "REFRESH_DAYS", 0)  # every patient's lists every night (pipeline/fanout.py)
     fake = FakeOpenDental.from_export(export)
     path = config(tmp_path, "resources")
     assert night(fake, path, check=False).status == "ok"

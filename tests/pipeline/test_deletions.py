@@ -19,6 +19,7 @@ from fakes.opendental import FakeOpenDental
 from odroutes import ROUTES, config, night, rows, tasks
 
 from pms_bridge.cli.demo import DEMO_AS_OF
+from pms_bridge.pipeline import fanout
 
 TODAY = DEMO_AS_OF.date()
 
@@ -106,8 +107,9 @@ def _task_any(ledger: dict, rule: str, subject: str):  # noqa: ANN202
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_two_nights_with_deletions_leave_what_open_dental_holds(
-    route: str, export: Path, tmp_path: Path, keys: None
+    route: str, export: Path, tmp_path: Path, keys: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(fanout, "REFRESH_DAYS", 0)  # every patient's lists every night: their deletions show
     p = pick(export)
     fake = FakeOpenDental.from_export(export)
     path = config(tmp_path, route)
@@ -150,8 +152,11 @@ def test_two_nights_with_deletions_leave_what_open_dental_holds(
     assert health is not None and health.status == "open"
 
 
-def test_a_failed_read_removes_nothing(export: Path, tmp_path: Path, keys: None) -> None:
+def test_a_failed_read_removes_nothing(
+    export: Path, tmp_path: Path, keys: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A per-patient list that fails part way is no evidence: nothing of it is removed, and the run says so."""
+    monkeypatch.setattr(fanout, "REFRESH_DAYS", 0)  # every patient's lists every night
     p = pick(export)
     fake = FakeOpenDental.from_export(export)
     path = config(tmp_path, "resources")

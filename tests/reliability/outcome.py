@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from pms_bridge.config import load_config
 from pms_bridge.ledger import Ledger
+from pms_bridge.pipeline.fanout import read_fetched
 from pms_bridge.store import Store, schema
 
 # Which run wrote a row differs between a clean run and a crash plus a recovery run; nothing else may.
@@ -51,6 +52,13 @@ def duplicate_markers(fake: FakeOpenDental) -> list[str]:
     return sorted(k or "(no marker)" for k, n in counts.items() if n > 1)
 
 
+def _cursor(value: str) -> Any:
+    """A cursor as it matters: a per-patient resource's says who was fetched on which day; the run that
+    fetched them is a run id, and a killed run uses one up."""
+    fetched = read_fetched(value)
+    return {patient: day for patient, (_, day) in fetched.items()} if fetched else value
+
+
 def practice_state(config_path: Path, fake: FakeOpenDental | None = None) -> dict[str, Any]:
     store = open_store(config_path)
     try:
@@ -61,7 +69,7 @@ def practice_state(config_path: Path, fake: FakeOpenDental | None = None) -> dic
         state = {
             "snapshot": snapshot(store),
             "references": {(r["lookup"], r["key"]): r["data"] for r in _rows(store, schema.reference_rows)},
-            "cursors": {r["resource"]: r["value"] for r in _rows(store, schema.cursors)},
+            "cursors": {r["resource"]: _cursor(r["value"]) for r in _rows(store, schema.cursors)},
             "tasks": {t.key: t.to_json() for t in Ledger(store).tasks()},
             "pushes": pushes,
         }

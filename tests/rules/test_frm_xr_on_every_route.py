@@ -16,7 +16,7 @@ from fakes.opendental import FakeOpenDental
 from pms_bridge.cli.demo import DEMO_AS_OF
 from pms_bridge.config import load_config
 from pms_bridge.connectors.api_client import RetryPolicy
-from pms_bridge.pipeline import run_sync
+from pms_bridge.pipeline import fanout, run_sync
 from pms_bridge.pipeline.report import SyncReport
 from pms_bridge.sample import generate_practice
 from pms_bridge.store import Store
@@ -124,6 +124,9 @@ def test_forms_outside_films_and_specialties(
 def test_an_eform_deleted_in_open_dental_stops_counting(
     route: str, export: Path, cases: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The API asks for a patient's eForms again only when something of theirs changed, a task asks, or the
+    # weekly re-read comes round (pipeline/fanout.py): here, every night.
+    monkeypatch.setattr(fanout, "REFRESH_DAYS", 0)
     own = tmp_path / "exports"
     shutil.copytree(export, own)
     fake = FakeOpenDental.from_export(own)

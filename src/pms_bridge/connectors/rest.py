@@ -2,8 +2,9 @@
 
 Per resource: a path, Limit/Offset paging (a short page ends it; a repeated
 page is an error), an incremental filter fed from the stored cursor, and
-endpoints that need a patient id fetched per patient. A second read route
-sends read-only SQL to a query endpoint and pages its database-shaped rows:
+endpoints that need a patient id fetched per patient (the patients the caller
+chooses: pipeline/fanout.py, whose choice the cursor remembers). A second read
+route sends read-only SQL to a query endpoint and pages its database-shaped rows:
 explicit columns (the ones the mapping reads), ordered by the primary key.
 Rows come out as the same (header, cells) chunks the file connector yields,
 so the mapping stage does not care where they came from.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -100,6 +102,16 @@ def make_client(spec: ConnectorSpec, source: Any, env: Mapping[str, str] | None 
                      timeout=getattr(source, "timeout", None) or mode.timeout, **http)
 
 
+@dataclass
+class _PatientLists(RestTable):
+    """Per-patient lists: the cursor stored once they are stored says whom they were fetched for (fanout.py)."""
+
+    after: str | None = None
+
+    def fingerprint(self) -> str:
+        return self.after if self.after is not None else super().fingerprint()
+
+
 def _table_added_in(pages: Iterator[list[dict[str, Any]]], table: str, version: str) -> Iterator[list[dict[str, Any]]]:
     """The pages of a table a PMS version added: a refused first query means an older office, not a fault."""
     try:
@@ -171,10 +183,7 @@ class RestConnector:
             return None
         resource = self.rest.resources[name]
         if resource.per_patient:
-            ids = sorted(set(patients or ()), key=lambda p: (len(p), p))
-            pages = self._per_patient(resource, ids)
-            return RestTable(f"GET {resource.path} ({len(ids)} patients)", pages, self.spec.batch_rows, cursor,
-                             patients=ids)
+            return self._open_per_patient(names, resource, cursor, patients)
         params: dict[str, Any] = dict(resource.params)
         incremental = None if resource.full_list else resource.incremental
         since = self._since(cursor) if incremental else None
@@ -186,6 +195,22 @@ class RestConnector:
             change_field=incremental,
             complete=resource.full_list,
         )
+
+    def _open_per_patient(
+        self, names: list[str], resource: RestResource, cursor: str | None, patients: Iterable[str] | None
+    ) -> RestTable:
+        """Each patient's whole list. A ``patients`` that chooses (pipeline/fanout.py) names the patients this
+        resource asks for this run and the cursor that remembers them; else every patient given is asked."""
+        choose = getattr(patients, "choose", None)
+        after = None
+        if choose is not None:
+            choice = choose(names, cursor)
+            ids, after = list(choice.patients), choice.cursor
+        else:
+            ids = sorted(set(patients or ()), key=lambda p: (len(p), p))
+        pages = self._per_patient(resource, ids)
+        return _PatientLists(f"GET {resource.path} ({len(ids)} patients)", pages, self.spec.batch_rows, cursor,
+                             patients=ids, after=after)
 
     def _per_patient(self, resource: RestResource, patient_ids: list[str]) -> Iterator[list[dict[str, Any]]]:
         for pid in patient_ids:

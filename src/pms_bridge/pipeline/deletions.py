@@ -67,6 +67,8 @@ class _Ids:
         return next(p for p in self._prefixes if source_id.startswith(p)) in self.mine
 
     def of(self, source_ids: Iterable[str]) -> set[str]:
+        if self._prefixes == [""]:  # the entity's only source: every id is this resource's
+            return set(source_ids)
         return {i for i in source_ids if self.owns(i)}
 
     @property
@@ -177,23 +179,27 @@ def _reconcile(
 def _remove_listed_deletions(
     connector: Connector, names: list[str], store: Store, ids: _Ids, old_cursor: str | None, today: date,
     entry: ResourceReport,
-) -> None:
-    """Rows the PMS lists as deleted since the last run (Open Dental: histappointment, action Deleted)."""
+) -> bool:
+    """Rows the PMS lists as deleted since the last run (Open Dental: histappointment, action Deleted).
+
+    True when the PMS answered the list (then it names every row deleted since the last run).
+    """
     deleted_ids = getattr(connector, "deleted_ids", None)
     stamp = read_cursor(old_cursor)
     if deleted_ids is None or not stamp:
-        return  # a first run has nothing stale to remove
+        return False  # a first run has nothing stale to remove
     try:
         since = date.fromisoformat(stamp[:10])
     except ValueError:
-        return
+        return False
     try:
         listed = deleted_ids(names, since - timedelta(days=1), max(today, since) + timedelta(days=1))
     except ApiConfigError as exc:  # an office too old for the list may not know the path at all
         raise SourceFileError(str(exc)) from None
     if listed is None:
-        return
+        return False
     _remove(store, ids, ids.of(listed) & store.stored_ids(ids.entity), entry, "deletion list")
+    return True
 
 
 def _remove_deleted_in_window(
@@ -230,7 +236,8 @@ def check_deletions(
 ) -> None:
     """Rows the PMS deleted leave the snapshot, on the evidence each route has (never a failed read's).
 
-    ``window_days``: how far ahead the rules look (the upcoming window re-listed for deleted appointments).
+    ``window_days``: how far ahead the rules look (the upcoming window re-listed for deleted appointments
+    when the PMS has no deletion list or this is the resource's first read).
     """
     ids = _Ids(mapping, name)
     names = mapping.resource_files(name)
@@ -240,6 +247,6 @@ def check_deletions(
     if patients:
         _remove_missing_for_patients(store, ids, patients, present, entry)
     _reconcile(connector, names, store, ids, max_removal_fraction, entry)
-    _remove_listed_deletions(connector, names, store, ids, old_cursor, today, entry)
-    if ids.entity == "appointment":
+    listed = _remove_listed_deletions(connector, names, store, ids, old_cursor, today, entry)
+    if ids.entity == "appointment" and not listed:  # the deletion list, when the PMS has one, costs one page
         _remove_deleted_in_window(connector, store, today, window_days, entry)
