@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pms_bridge import __version__
@@ -21,6 +20,7 @@ from pms_bridge.cli.findings import (
     print_findings_json,
 )
 from pms_bridge.cli.maintenance import audit, purge
+from pms_bridge.cli.progress import sync_progress
 from pms_bridge.cli.readers import warn_about, warn_if_unfinished
 from pms_bridge.cli.summary import print_sync_report, print_unmapped_labels
 from pms_bridge.cli.tasks import print_task_report, tasks_app
@@ -103,16 +103,9 @@ def _sync_with_progress(
     config: Config, as_of_text: str | None, command: str, check: bool = True, backdate: bool = False
 ) -> SyncReport:
     as_of = parse_as_of(as_of_text, config) if as_of_text else None
-    with stop_on_signals(), Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True,
-        disable=not err.is_terminal,  # cron and pipes get no spinner (nor the blank line it leaves)
-    ) as progress:
-        task = progress.add_task("Syncing", total=None)
-
-        def show(resource: str, rows: int) -> None:
-            progress.update(task, description=f"Loading {resource}: {rows:,} rows")
-
-        return run_sync(config, as_of, command=command, progress=show, check=check, backdate=backdate)
+    # A bar per table on a terminal; cron and pipes get periodic log lines instead (-v), never on stdout.
+    with stop_on_signals(), sync_progress(err) as progress:
+        return run_sync(config, as_of, command=command, progress=progress, check=check, backdate=backdate)
 
 
 def _print_run(report: SyncReport, cfg: Config) -> None:
