@@ -48,14 +48,12 @@ def test_bulk_rows_read_back_as_sqlalchemy_wrote_them(store: Store) -> None:
 
 def test_a_source_hash_is_kept_and_filled_in_without_rewriting_the_row(store: Store) -> None:
     store.upsert_records("procedure", [_procedure("1"), _procedure("2")], run_id=1)  # as a schema-3 store had them
-    assert store.stored_hashes("procedure", ["1", "2", "3"]) == {
-        "1": (None, store.stored_hashes("procedure", ["1"])["1"][1]),
-        "2": (None, store.stored_hashes("procedure", ["2"])["2"][1]),
-    }
+    assert store.source_hashes("procedure", ["1", "2", "3"]) == {"1": None, "2": None}
     counts = store.upsert_records("procedure", [_procedure("1"), _procedure("2", fee="9.00")], run_id=2,
                                   source_hashes={"1": "aaaa", "2": "bbbb"})
     assert (counts.inserted, counts.updated, counts.unchanged) == (0, 1, 1)
     rows = {r["source_id"]: r for r in store.rows("procedure")}
+    assert store.source_hashes("procedure", ["1", "2"]) == {"1": "aaaa", "2": "bbbb"}
     assert (rows["1"]["source_hash"], rows["1"]["changed_run"]) == ("aaaa", 1)  # the hash only: not a change
     assert (rows["2"]["source_hash"], rows["2"]["changed_run"], rows["2"]["fee"]) == ("bbbb", 2, Decimal("9.00"))
 

@@ -172,21 +172,24 @@ class SourceTable:
         width = 0
         try:
             width = len(next(reader, None) or [])
-            row_start = reader.line_num + 1  # the first physical line of the next row
+            before = reader.line_num  # the physical line before the next row
             chunk: Chunk = []
-            last: tuple[int, int, list[str]] | None = None  # (first line, last line, cells) of the last row
-            for row in reader:
-                start, row_start = row_start, reader.line_num + 1
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                last = (start, reader.line_num, row)
-                chunk.append((reader.line_num, row))
-                if len(chunk) >= self.batch_rows:
-                    yield chunk
-                    chunk = []
-            if last is not None and last[1] == reader.line_num:  # the last row ends the file
-                ends_with_newline, text = self._last_lines(last[0], last[1])
-                self.cut = _cut_row(last, width, ends_with_newline, text, self.delimiter)
+            append, batch = chunk.append, self.batch_rows
+            first = end = 0  # the physical lines of the last row kept
+            last: list[str] | None = None
+            for row in reader:  # a million rows: the loop does as little as it can
+                line = reader.line_num
+                if row and (len(row) > 1 or row[0].strip()):  # blank lines are no rows
+                    append((line, row))
+                    first, end, last = before + 1, line, row
+                    if len(chunk) >= batch:
+                        yield chunk
+                        chunk = []
+                        append = chunk.append
+                before = line
+            if last is not None and end == reader.line_num:  # the last row ends the file
+                ends_with_newline, text = self._last_lines(first, end)
+                self.cut = _cut_row((first, end, last), width, ends_with_newline, text, self.delimiter)
             if chunk:
                 yield chunk
         except (csv.Error, UnicodeDecodeError) as exc:

@@ -69,6 +69,9 @@ class _Ids:
     def of(self, source_ids: Iterable[str]) -> set[str]:
         if self._prefixes == [""]:  # the entity's only source: every id is this resource's
             return set(source_ids)
+        if self.mine == {""}:  # the unprefixed ids (documents beside "mount-" ones): a C-level test each
+            others = tuple(p for p in self._prefixes if p)
+            return {i for i in source_ids if not i.startswith(others)}
         return {i for i in source_ids if self.owns(i)}
 
     @property

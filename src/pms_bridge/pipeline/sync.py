@@ -216,10 +216,9 @@ def _load_resource(
         bad: list[QuarantinedRow] = []
         candidates = check.sound_rows(chunk, bad, present, entry)
         ids = [source_id for source_id, _, _, _ in candidates]
-        stored = store.stored_hashes(entity, ids)
+        stored = store.source_hashes(entity, ids)
         if len(set(ids)) == len(ids) and seen.isdisjoint(ids):  # no duplicate: the unchanged rows in one go
-            stored_source = {source_id: hashes[0] for source_id, hashes in stored.items()}
-            same = list(map(eq, map(stored_source.get, ids), map(itemgetter(3), candidates)))
+            same = list(map(eq, map(stored.get, ids), map(itemgetter(3), candidates)))
             unchanged = list(compress(ids, same))
             seen.update(unchanged)
             entry.stored.unchanged += len(unchanged)
@@ -234,8 +233,7 @@ def _load_resource(
                     "duplicate id: an earlier row of this file has the same id (the first one was kept)",
                 ))
                 continue
-            known = stored.get(source_id)
-            if known is not None and known[0] == source_hash:
+            if stored.get(source_id) == source_hash:
                 seen.add(source_id)
                 entry.stored.unchanged += 1
                 kept += 1
@@ -253,7 +251,7 @@ def _load_resource(
             hashes[record.source_id] = source_hash
             good.append(record)
         present |= seen
-        entry.stored.add(store.upsert_records(entity, good, run_id, hashes, stored))
+        entry.stored.add(store.upsert_records(entity, good, run_id, hashes))
         store.quarantine(run_id, bad)
         entry.quarantined += len(bad)
         if progress is not None:

@@ -136,7 +136,7 @@ def list_meta(
         practice_name=config.practice.name,
         timezone=config.practice.timezone,
         generated_at=generated_at,
-        data_as_of=store.data_as_of(),
+        data_as_of=sync.data_as_of if sync is not None else store.data_as_of(),  # the sync just asked
         last_sync_at=finished,
         sync_status=status,
         quarantined=quarantined,

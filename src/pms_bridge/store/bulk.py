@@ -167,11 +167,13 @@ class Bulk:
         finally:
             result.close()
 
-    def hashes(self, conn: Connection, table: Table, practice: str, source_ids: Sequence[str]) -> list[Any]:
-        """(source_id, source_hash, row_hash) of the practice's stored rows among ``source_ids``."""
+    def hashes(self, conn: Connection, table: Table, practice: str, source_ids: Sequence[str],
+               columns: str = "source_id, source_hash, row_hash") -> list[Any]:
+        """(source_id, source_hash, row_hash) of the practice's stored rows among ``source_ids``
+        (``columns``: fewer of them)."""
         if not source_ids:
             return []
-        columns = f"SELECT source_id, source_hash, row_hash FROM {table.name} WHERE practice = "
+        columns = f"SELECT {columns} FROM {table.name} WHERE practice = "
         if self._postgres:
             sql, params = columns + "%s AND source_id = ANY(%s)", (practice, list(source_ids))
         else:

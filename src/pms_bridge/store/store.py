@@ -154,13 +154,11 @@ class Store(LedgerTables):
         records: Sequence[Record],
         run_id: int,
         source_hashes: Mapping[str, str] | None = None,
-        stored: Mapping[str, tuple[str | None, str]] | None = None,
     ) -> UpsertCounts:
         """Merge records into the snapshot; only new or changed rows are written.
 
         ``source_hashes``: id -> hash of the source row each record was mapped from (kept beside it, see
-        mapping.fingerprint). ``stored``: what :meth:`stored_hashes` says of these ids, when the caller
-        already asked; otherwise it is read here.
+        mapping.fingerprint).
         """
         counts = UpsertCounts()
         if not records:
@@ -168,8 +166,7 @@ class Store(LedgerTables):
         table = schema.SNAPSHOT_TABLES[entity]
         hashes = source_hashes or {}
         with self.engine.begin() as conn:
-            if stored is None:
-                stored = self._stored_hashes(conn, table, [r.source_id for r in records])
+            stored = self._stored_hashes(conn, table, [r.source_id for r in records])
             changed, rehashed = [], []
             for record in records:
                 values = dict(record.__dict__)  # the model's fields, as model_dump() gives them (flat models)
@@ -195,10 +192,15 @@ class Store(LedgerTables):
             self._bulk.set_column(conn, table, "source_hash", rehashed, ["practice", "source_id"])
         return counts
 
-    def stored_hashes(self, entity: str, source_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
-        """id -> (source hash, row hash) of the stored rows among ``source_ids``."""
+    def source_hashes(self, entity: str, source_ids: Sequence[str]) -> dict[str, str | None]:
+        """id -> source hash of the stored rows among ``source_ids`` (the nightly check of every row)."""
+        table = schema.SNAPSHOT_TABLES[entity]
+        found: dict[str, str | None] = {}
         with self.engine.connect() as conn:
-            return self._stored_hashes(conn, schema.SNAPSHOT_TABLES[entity], source_ids)
+            for start in range(0, len(source_ids), _IN_BATCH):
+                batch = source_ids[start : start + _IN_BATCH]
+                found.update(self._bulk.hashes(conn, table, self.practice.key, batch, "source_id, source_hash"))
+        return found
 
     def _stored_hashes(self, conn: Any, table: Table, source_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
         found: dict[str, tuple[str | None, str]] = {}
