@@ -57,6 +57,9 @@ Progress = Callable[[str, int, float | None], None]
 # (Open Dental keeps images in document.RawBase64).
 MAX_CELL_CHARS = 1_000_000
 MAX_ID_CHARS = 64  # the model's (and the store's) longest id
+# A chunk this long comes from a whole table (an export, a first read): the entity's stored hashes are
+# then read in one scan, not looked up by id chunk after chunk (a few rows changed: by id).
+FULL_CHUNK = 5000
 
 
 class Table(Protocol):
@@ -197,13 +200,14 @@ def _load_resource(
     bound = compiled.bind(header, table.source, lookups)
     entity = compiled.spec.entity
     seen: set[str] = set()  # ids stored (or kept unchanged) from this file
-    present: set[str] = set()  # ids the file holds, stored or not
+    present: set[str] = set()  # ids of rows not stored that the file holds (quarantined ones)
     reference = compiled.mapping.lookups.get(compiled.name)
     read = _read_positions(compiled.mapping, compiled.name, header)
     hasher = SourceHasher(compiled.mapping, compiled.name, store.practice.timezone, read, lookups)
     check = _RowCheck(table.source, compiled.name, bound, header, read, hasher)
     carried = _carried_labels(store, compiled.name, hasher)
     kept = 0  # rows whose stored record stands (same source hash)
+    every_hash: dict[str, str | None] | None = None  # the entity's stored hashes, once a chunk is full
     first = True
     for chunk in table.chunks():
         if first:
@@ -216,7 +220,9 @@ def _load_resource(
         bad: list[QuarantinedRow] = []
         candidates = check.sound_rows(chunk, bad, present, entry)
         ids = [source_id for source_id, _, _, _ in candidates]
-        stored = store.source_hashes(entity, ids)
+        if every_hash is None and len(chunk) >= FULL_CHUNK:  # a whole table: its hashes in one read
+            every_hash = store.source_hashes(entity)
+        stored = every_hash if every_hash is not None else store.source_hashes(entity, ids)
         if len(set(ids)) == len(ids) and seen.isdisjoint(ids):  # no duplicate: the unchanged rows in one go
             same = list(map(eq, map(stored.get, ids), map(itemgetter(3), candidates)))
             unchanged = list(compress(ids, same))
@@ -250,7 +256,6 @@ def _load_resource(
             seen.add(record.source_id)
             hashes[record.source_id] = source_hash
             good.append(record)
-        present |= seen
         entry.stored.add(store.upsert_records(entity, good, run_id, hashes))
         store.quarantine(run_id, bad)
         entry.quarantined += len(bad)
@@ -260,7 +265,7 @@ def _load_resource(
     entry.unmapped = _labels_now(store, compiled.name, hasher, bound.unmapped, carried, entry, run_id, kept)
     if progress is not None:
         progress(compiled.name, entry.rows_read, 1.0)
-    return present | seen
+    return present | seen  # every id the file holds
 
 
 class _RowCheck:

@@ -158,12 +158,12 @@ class Bulk:
         renamed = [{column: r[column], **{f"key_{k}": r[k] for k in keys}} for r in rows]
         conn.exec_driver_sql(compiled.sql, compiled.params(renamed))
 
-    def ids(self, conn: Connection, table: Table, practice: str) -> set[str]:
-        """Every stored id of the practice in ``table``."""
+    def every(self, conn: Connection, table: Table, practice: str, columns: str) -> list[Any]:
+        """``columns`` of every stored row of the practice in ``table``."""
         mark = "%s" if self._postgres else "?"
-        result = conn.exec_driver_sql(f"SELECT source_id FROM {table.name} WHERE practice = {mark}", (practice,))
+        result = conn.exec_driver_sql(f"SELECT {columns} FROM {table.name} WHERE practice = {mark}", (practice,))
         try:
-            return {source_id for (source_id,) in result.cursor.fetchall()}
+            return list(result.cursor.fetchall())
         finally:
             result.close()
 

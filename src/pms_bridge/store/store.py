@@ -192,11 +192,13 @@ class Store(LedgerTables):
             self._bulk.set_column(conn, table, "source_hash", rehashed, ["practice", "source_id"])
         return counts
 
-    def source_hashes(self, entity: str, source_ids: Sequence[str]) -> dict[str, str | None]:
-        """id -> source hash of the stored rows among ``source_ids`` (the nightly check of every row)."""
+    def source_hashes(self, entity: str, source_ids: Sequence[str] | None = None) -> dict[str, str | None]:
+        """id -> source hash of the stored rows among ``source_ids`` (None: every stored row of the entity)."""
         table = schema.SNAPSHOT_TABLES[entity]
         found: dict[str, str | None] = {}
         with self.engine.connect() as conn:
+            if source_ids is None:
+                return dict(self._bulk.every(conn, table, self.practice.key, "source_id, source_hash"))
             for start in range(0, len(source_ids), _IN_BATCH):
                 batch = source_ids[start : start + _IN_BATCH]
                 found.update(self._bulk.hashes(conn, table, self.practice.key, batch, "source_id, source_hash"))
@@ -212,7 +214,8 @@ class Store(LedgerTables):
 
     def stored_ids(self, entity: str) -> set[str]:
         with self.engine.connect() as conn:
-            return self._bulk.ids(conn, schema.SNAPSHOT_TABLES[entity], self.practice.key)
+            rows = self._bulk.every(conn, schema.SNAPSHOT_TABLES[entity], self.practice.key, "source_id")
+        return {source_id for (source_id,) in rows}
 
     def remove(self, entity: str, source_ids: Iterable[str]) -> int:
         """Delete records from the snapshot (rows deleted in the PMS)."""
