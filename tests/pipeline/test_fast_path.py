@@ -126,12 +126,17 @@ def _config(tmp_path: Path, name: str, export: Path, write_config: Any) -> Path:
     return own
 
 
+def _nightly_copy(export: Path, tmp_path: Path, write_config: Any) -> tuple[Path, Path]:
+    """A copy of the sample exports to change, and the config of the store that lives through the nights."""
+    files = tmp_path / "exports"
+    shutil.copytree(export, files)
+    return files, _config(tmp_path, "nightly", files, write_config)
+
+
 def test_the_next_nights_fast_path_equals_a_full_reload(
     export: Path, tmp_path: Path, write_config: Any, mapped_rows: list[str]
 ) -> None:
-    files = tmp_path / "exports"
-    shutil.copytree(export, files)
-    nightly = _config(tmp_path, "nightly", files, write_config)
+    files, nightly = _nightly_copy(export, tmp_path, write_config)
     first = run_sync(load_config(nightly), DEMO_AS_OF, check=True)
     assert first.status == "ok" and len(mapped_rows) == sum(r.rows_read for r in first.resources if r.entity)
 
@@ -160,9 +165,7 @@ def test_a_renamed_reference_row_remaps_the_rows_that_look_it_up(
 ) -> None:
     """A row whose own cells did not change still maps differently when a definition it looks up is renamed:
     the reference rows are part of its hash."""
-    files = tmp_path / "exports"
-    shutil.copytree(export, files)
-    nightly = _config(tmp_path, "nightly", files, write_config)
+    files, nightly = _nightly_copy(export, tmp_path, write_config)
     run_sync(load_config(nightly), DEMO_AS_OF)
     header, body = _read(files / "definition.csv")
     for row in body:
@@ -186,9 +189,7 @@ def test_a_renamed_reference_row_remaps_the_rows_that_look_it_up(
 def test_a_changed_mapping_remaps_every_row(
     export: Path, tmp_path: Path, write_config: Any, mapped_rows: list[str]
 ) -> None:
-    files = tmp_path / "exports"
-    shutil.copytree(export, files)
-    nightly = _config(tmp_path, "nightly", files, write_config)
+    files, nightly = _nightly_copy(export, tmp_path, write_config)
     run_sync(load_config(nightly), DEMO_AS_OF)
     nightly.write_text(nightly.read_text() + '\n[mapping.maps.confirmed]\n"Not Called" = true\n')
 
