@@ -66,8 +66,13 @@ class _Ids:
     def owns(self, source_id: str) -> bool:
         return next(p for p in self._prefixes if source_id.startswith(p)) in self.mine
 
+    @property
+    def sole(self) -> bool:
+        """Whether this resource is the entity's only source (every stored id of the entity is its own)."""
+        return self._prefixes == [""]
+
     def of(self, source_ids: Iterable[str]) -> set[str]:
-        if self._prefixes == [""]:  # the entity's only source: every id is this resource's
+        if self.sole:  # the entity's only source: every id is this resource's
             return set(source_ids)
         if self.mine == {""}:  # the unprefixed ids (documents beside "mount-" ones): a C-level test each
             others = tuple(p for p in self._prefixes if p)
@@ -122,6 +127,8 @@ def _remove_deleted(
     mounts are documents), a file speaks only for the ids of its own table.
     """
     entity = ids.entity
+    if ids.sole and not entry.quarantined and store.count(entity) == len(present):
+        return  # every row read is stored and as many are stored as were read: none is gone (no id list needed)
     stored = ids.of(store.stored_ids(entity))
     gone = stored - present
     if not gone:
