@@ -258,3 +258,17 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """The API keys the fake Open Dental accepts, in the variables the test configs name."""
     monkeypatch.setenv("OD_DEV", "dev-key")
     monkeypatch.setenv("OD_CUST", "cust-key")
+
+
+@pytest.fixture
+def all_log_levels() -> Iterator[None]:
+    """Let info events through whatever an earlier test configured, so capture_logs sees them
+    (use with ``pytestmark = pytest.mark.usefixtures("all_log_levels")``)."""
+    import logging
+
+    import structlog
+
+    old = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    yield
+    structlog.configure(**old)

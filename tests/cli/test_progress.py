@@ -4,16 +4,13 @@ of an export file has been read."""
 from __future__ import annotations
 
 import json
-import logging
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 
 import pytest
-import structlog
 from rich.console import Console
 from structlog.testing import capture_logs
 
@@ -45,13 +42,7 @@ def _line(frame: list[str], resource: str) -> str:
     return line
 
 
-@pytest.fixture(autouse=True)
-def all_log_levels() -> Iterator[None]:
-    """Let info events through whatever an earlier test configured, so capture_logs sees them."""
-    old = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    yield
-    structlog.configure(**old)
+pytestmark = pytest.mark.usefixtures("all_log_levels")  # tests/conftest.py
 
 
 class _Clock:

@@ -3,7 +3,6 @@ timeout on every request, and no secret or query string in any exception or log 
 
 from __future__ import annotations
 
-import logging
 import ssl
 import traceback
 from collections.abc import Iterator
@@ -13,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-import structlog
 from structlog.testing import capture_logs
 
 from pms_bridge.connectors import load_connector_spec
@@ -36,13 +34,7 @@ PHI = "Smithson"  # a surname in a query string: never in a message or a log eve
 LEAKS = ("S3CRET", DEV, CUST, AUTH, PHI)
 
 
-@pytest.fixture(autouse=True)
-def all_log_levels() -> Iterator[None]:
-    """Let info events through whatever an earlier test configured, so capture_logs sees them."""
-    old = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    yield
-    structlog.configure(**old)
+pytestmark = pytest.mark.usefixtures("all_log_levels")  # tests/conftest.py
 
 
 def no_sleep(_seconds: float) -> None:
