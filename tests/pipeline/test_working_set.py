@@ -136,9 +136,9 @@ def differences(full: Snapshot, fast: Snapshot, as_of: datetime, cfg: Config) ->
             if cov.plan_id:
                 same(f"verifications of plan {cov.plan_id}", "verification",
                      full.verifications_by_plan.get(cov.plan_id, []), fast.verifications_by_plan.get(cov.plan_id, []))
-        for apt in full.appointments_by_patient.get(pid, []):
-            same(f"procedures of appointment {apt.source_id}", "procedure", full.procedures_of(apt.source_id),
-                 fast.procedures_of(apt.source_id))
+    for apt in full.upcoming(start, needs.window_days):  # the rules read procedures of window appointments only
+        same(f"procedures of appointment {apt.source_id}", "procedure", full.procedures_of(apt.source_id),
+             fast.procedures_of(apt.source_id))
     recent = {r.source_id for r in full.referrals
               if r.referral_date and 0 <= (today - r.referral_date).days <= needs.referral_days}
     same("referrals", "referral", recent, recent & {r.source_id for r in fast.referrals})
@@ -260,8 +260,8 @@ def test_the_comparison_sees_a_working_set_that_drops_plan_verifications(sample:
 
     real = working_set.records_where
 
-    def without_plans(store: Store, entity: str, column: str, values: Any) -> Any:
-        return iter(()) if column == "plan_id" else real(store, entity, column, values)
+    def without_plans(store: Store, entity: str, column: str, values: Any, only: Any = None) -> Any:
+        return iter(()) if column == "plan_id" else real(store, entity, column, values, only)
 
     cfg = _copy(sample, tmp_path)
     monkeypatch.setattr(working_set, "records_where", without_plans)

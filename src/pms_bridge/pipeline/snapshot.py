@@ -9,7 +9,16 @@ import structlog
 
 from pms_bridge.model import ENTITIES, Record
 from pms_bridge.rules import Horizons, Snapshot
-from pms_bridge.store import Reach, Store, clinic_names, find_working_set, working_set_records
+from pms_bridge.rules.codes import radiograph_kind_of_procedure
+from pms_bridge.store import (
+    History,
+    Reach,
+    Store,
+    clinic_names,
+    find_working_set,
+    procedure_codes_stored,
+    working_set_records,
+)
 
 log = structlog.get_logger("pms_bridge.pipeline.snapshot")
 
@@ -26,7 +35,8 @@ def load_snapshot(
 
     With ``as_of`` and ``needs`` (how far the practice's rules look, see rules.horizons): only the working
     set, i.e. the patients with a scheduled appointment in the window or a referral or first contact in
-    the lookback, with all their records, and the practice-wide tables. Rules evaluated at ``as_of`` with
+    the lookback, with the records the rules read of them (see ``rules_history``), and the practice-wide
+    tables. Rules evaluated at ``as_of`` with
     settings inside ``needs`` find exactly what they find in the whole snapshot. ``reads``: load only these
     entities (the evidence of the rules to evaluate, see Rule.evidence; default: all). Without ``as_of``
     and ``needs``: every stored record (the slow reference).
@@ -43,9 +53,17 @@ def load_snapshot(
     found = find_working_set(store, reach)
     log.debug("snapshot.working_set", patients=len(found.patient_ids), referred_out=len(found.referred_out),
               window=len(found.window_appointment_ids))
-    records = working_set_records(store, found, reads)
+    records = working_set_records(store, found, reads, rules_history(store))
     names = clinic_names(store) if clinics is not None else None
     return Snapshot.build(records, store.practice.tz, clinics, clinic_rows, names)
+
+
+def rules_history(store: Store) -> History:
+    """What of a reached patient's history the rules read: procedures only as films on file (and those on
+    window appointments, loaded apart), documents only as radiographs (rules.Snapshot builds nothing else
+    from them). The rest of a long history stays in the store."""
+    films = frozenset(code for code in procedure_codes_stored(store) if radiograph_kind_of_procedure(code) is not None)
+    return History(procedure_codes=films, radiograph_documents=True)
 
 
 def _every_record(store: Store) -> Iterator[Record]:

@@ -4,16 +4,19 @@ from pms_bridge.store.engine import create_private_file, sqlite_url
 from pms_bridge.store.errors import StoreBusy, StoreError, StoreUnreachable
 from pms_bridge.store.store import QuarantinedRow, RunRecord, Store, UpsertCounts
 from pms_bridge.store.working_set import (
+    History,
     Reach,
     WorkingSet,
     appointment_starts,
     clinic_names,
     find_working_set,
     patients_by_id,
+    procedure_codes_stored,
     working_set_records,
 )
 
 __all__ = [
+    "History",
     "QuarantinedRow",
     "Reach",
     "RunRecord",
@@ -28,6 +31,7 @@ __all__ = [
     "create_private_file",
     "find_working_set",
     "patients_by_id",
+    "procedure_codes_stored",
     "sqlite_url",
     "working_set_records",
 ]

@@ -99,15 +99,39 @@ def find_working_set(store: Store, reach: Reach) -> WorkingSet:
     return WorkingSet(patients, window, referred_out - patients)
 
 
-def working_set_records(store: Store, found: WorkingSet, entities: Collection[str] | None = None) -> Iterator[Record]:
+@dataclass(frozen=True)
+class History:
+    """What of the reached patients' history the rules read, when they read less than all of it.
+
+    ``procedure_codes``: of their procedures (besides those on window appointments), only these codes;
+    ``radiograph_documents``: of their documents, only radiographs. None / False: everything.
+    """
+
+    procedure_codes: frozenset[str] | None = None
+    radiograph_documents: bool = False
+
+
+def procedure_codes_stored(store: Store) -> set[str]:
+    """The distinct codes of the practice's stored procedures."""
+    t = schema.SNAPSHOT_TABLES["procedure"]
+    with store.engine.connect() as conn:
+        return set(conn.scalars(select(t.c.code).distinct().where(t.c.practice == store.practice.key)))
+
+
+def working_set_records(
+    store: Store, found: WorkingSet, entities: Collection[str] | None = None, history: History | None = None
+) -> Iterator[Record]:
     """Every stored record the rules can read about the working set's patients, and the practice-wide tables.
 
     ``entities``: only these (the entities the evaluated rules read); default: all. Procedures come by
     patient and also by window appointment (a procedure charted to another patient's appointment is still
     that appointment's); verifications by the patients' coverages and by their plans. Each record is
-    yielded once.
+    yielded once. ``history``: what of the patients' procedures and documents the rules read (default: all).
     """
     wanted = set(ENTITIES) if entities is None else set(entities)
+    history = history or History()
+    procedures_t, documents_t = schema.SNAPSHOT_TABLES["procedure"], schema.SNAPSHOT_TABLES["document"]
+    by_code = None if history.procedure_codes is None else procedures_t.c.code.in_(sorted(history.procedure_codes))
     for entity in PRACTICE_WIDE:
         if entity in wanted:
             yield from store.records(entity)
@@ -115,7 +139,7 @@ def working_set_records(store: Store, found: WorkingSet, entities: Collection[st
     yield from records_where(store, "patient", "source_id", pids | found.referred_out)
     yield from records_where(store, "appointment", "patient_id", pids)
     if "procedure" in wanted:
-        procedures = {r.source_id: r for r in records_where(store, "procedure", "patient_id", pids)}
+        procedures = {r.source_id: r for r in records_where(store, "procedure", "patient_id", pids, by_code)}
         for r in records_where(store, "procedure", "appointment_id", found.window_appointment_ids):
             procedures.setdefault(r.source_id, r)
         yield from procedures.values()
@@ -133,12 +157,17 @@ def working_set_records(store: Store, found: WorkingSet, entities: Collection[st
             yield from verifications.values()
     for entity in PER_PATIENT:
         if entity in wanted:
-            yield from records_where(store, entity, "patient_id", pids | found.referred_out
-                                     if entity == "referral" else pids)
+            reached = pids | found.referred_out if entity == "referral" else pids
+            only = documents_t.c.is_radiograph.is_(True) if entity == "document" and history.radiograph_documents \
+                else None
+            yield from records_where(store, entity, "patient_id", reached, only)
 
 
-def records_where(store: Store, entity: str, column: str, values: Collection[str]) -> Iterator[Record]:
-    """The entity's stored records whose ``column`` is one of ``values`` (batched IN queries)."""
+def records_where(
+    store: Store, entity: str, column: str, values: Collection[str], only: ColumnElement[bool] | None = None
+) -> Iterator[Record]:
+    """The entity's stored records whose ``column`` is one of ``values`` (batched IN queries), and that
+    meet ``only`` when given."""
     table = schema.SNAPSHOT_TABLES[entity]
     wanted = sorted(values)
     names = list(ENTITIES[entity].model_fields)
@@ -146,6 +175,8 @@ def records_where(store: Store, entity: str, column: str, values: Collection[str
     with store.engine.connect() as conn:
         for start in range(0, len(wanted), BATCH):
             where: ColumnElement[bool] = table.c[column].in_(wanted[start : start + BATCH])
+            if only is not None:
+                where = where & only
             query = select(*(table.c[n] for n in names)).where(table.c.practice == store.practice.key, where)
             for row in conn.execute(query.order_by(table.c.source_id)):
                 yield make(zip(names, row, strict=True))
