@@ -36,7 +36,7 @@ class Ledger:
         self.practice = store.practice.key
 
     def tasks(self, status: Iterable[str] | None = None, role: str | None = None) -> list[Task]:
-        return [Task(**{f: row[f] for f in _TASK_FIELDS}) for row in self.store.task_rows(status, role)]
+        return [_task(row) for row in self.store.task_rows(status, role)]
 
     def fingerprints(self) -> dict[str, str]:
         return self.store.task_fingerprints()
@@ -46,13 +46,13 @@ class Ledger:
         the tasks of those keys (a closed task comes back only when found again), by key, and their
         fingerprints."""
         rows = self.store.task_rows_open_or(keys)
-        tasks = {row["key"]: Task(**{f: row[f] for f in _TASK_FIELDS}) for row in rows}
+        tasks = {row["key"]: _task(row) for row in rows}
         return tasks, {row["key"]: row["fingerprint"] for row in rows}
 
     def task(self, key: str) -> Task | None:
         """The task of ``key`` (None when there is none)."""
         row = self.store.task_row(key)
-        return None if row is None else Task(**{f: row[f] for f in _TASK_FIELDS})
+        return None if row is None else _task(row)
 
     def apply(self, update: LedgerUpdate, run_id: int | None, at: datetime) -> None:
         """Write changed tasks and their transitions in one transaction."""
@@ -86,6 +86,11 @@ class Ledger:
         row = {f: getattr(task, f) for f in _TASK_FIELDS}
         row.update(fingerprint=fingerprint(task.appointment_id, task.appointment_at, tz), last_run=run_id or 0)
         return row
+
+
+def _task(row: dict[str, Any]) -> Task:
+    """A stored task row as a Task."""
+    return Task(**{f: row[f] for f in _TASK_FIELDS})
 
 
 def _history(transitions: list[Transition], run_id: int | None, at: datetime) -> list[dict[str, Any]]:

@@ -272,10 +272,9 @@ class BoundResource:
     def source_id_of(self, row: Row) -> str | None:
         """The row's id if it can be read (used to label quarantined rows)."""
         try:
-            value = self._getters["source_id"](row)
+            return self.source_id(row)
         except (FieldError, IndexError):
             return None
-        return None if value is None else str(value).strip()
 
     def source_id(self, row: Row) -> str:
         """The id the row's record gets, read without mapping the rest of the row."""

@@ -95,9 +95,6 @@ class SourceHasher:
         encoded = map(self._seed.__add__, map(_ENCODE, texts))
         return list(map(_HEX, map(_HASH, encoded)))
 
-    def __call__(self, row: Sequence[str]) -> str:
-        return self.digest(self.text(row))
-
 
 _ENCODE = methodcaller("encode", "utf-8", "surrogatepass")  # a lone surrogate from a JSON answer hashes too
 _HASH = partial(hashlib.blake2b, digest_size=8)

@@ -35,8 +35,7 @@ class _Compiled:
         """Each row's values in the statement's order, as the driver takes them. ``enums``: columns whose
         values may be Enum members (stored as their value)."""
         steps = [_step(proc, name in enums) for name, proc in zip(self.names, self.processors, strict=True)]
-        plain = [name for name, step in zip(self.names, steps, strict=True) if step is None]
-        if len(plain) == len(steps):
+        if all(step is None for step in steps):
             values = [[row[name] for name in self.names] for row in rows]
         else:
             pairs = list(zip(self.names, steps, strict=True))
@@ -161,11 +160,7 @@ class Bulk:
     def every(self, conn: Connection, table: Table, practice: str, columns: str) -> list[Any]:
         """``columns`` of every stored row of the practice in ``table``."""
         mark = "%s" if self._postgres else "?"
-        result = conn.exec_driver_sql(f"SELECT {columns} FROM {table.name} WHERE practice = {mark}", (practice,))
-        try:
-            return list(result.cursor.fetchall())
-        finally:
-            result.close()
+        return _fetch(conn, f"SELECT {columns} FROM {table.name} WHERE practice = {mark}", (practice,))
 
     def hashes(self, conn: Connection, table: Table, practice: str, source_ids: Sequence[str],
                columns: str = "source_id, source_hash, row_hash") -> list[Any]:
@@ -173,13 +168,18 @@ class Bulk:
         (``columns``: fewer of them)."""
         if not source_ids:
             return []
-        columns = f"SELECT {columns} FROM {table.name} WHERE practice = "
+        select = f"SELECT {columns} FROM {table.name} WHERE practice = "
         if self._postgres:
-            sql, params = columns + "%s AND source_id = ANY(%s)", (practice, list(source_ids))
-        else:
-            sql, params = columns + f"? AND source_id IN ({','.join('?' * len(source_ids))})", (practice, *source_ids)
-        result = conn.exec_driver_sql(sql, params)  # through the engine: its failures are named (store/errors.py)
-        try:
-            return list(result.cursor.fetchall())  # rows as the driver gives them: nothing to process
-        finally:
-            result.close()
+            return _fetch(conn, select + "%s AND source_id = ANY(%s)", (practice, list(source_ids)))
+        marks = ",".join("?" * len(source_ids))
+        return _fetch(conn, select + f"? AND source_id IN ({marks})", (practice, *source_ids))
+
+
+def _fetch(conn: Connection, sql: str, params: Any) -> list[Any]:
+    """The rows as the driver gives them (nothing to process), the statement run through the engine so
+    that its failures are named (store/errors.py)."""
+    result = conn.exec_driver_sql(sql, params)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()

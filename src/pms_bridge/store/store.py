@@ -195,22 +195,19 @@ class Store(LedgerTables):
     def source_hashes(self, entity: str, source_ids: Sequence[str] | None = None) -> dict[str, str | None]:
         """id -> source hash of the stored rows among ``source_ids`` (None: every stored row of the entity)."""
         table = schema.SNAPSHOT_TABLES[entity]
-        found: dict[str, str | None] = {}
         with self.engine.connect() as conn:
             if source_ids is None:
                 return dict(self._bulk.every(conn, table, self.practice.key, "source_id, source_hash"))
-            for start in range(0, len(source_ids), _IN_BATCH):
-                batch = source_ids[start : start + _IN_BATCH]
-                found.update(self._bulk.hashes(conn, table, self.practice.key, batch, "source_id, source_hash"))
-        return found
+            return dict(self._hash_rows(conn, table, source_ids, "source_id, source_hash"))
 
     def _stored_hashes(self, conn: Any, table: Table, source_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
-        found: dict[str, tuple[str | None, str]] = {}
-        ids = list(source_ids)
-        for start in range(0, len(ids), _IN_BATCH):
-            rows = self._bulk.hashes(conn, table, self.practice.key, ids[start : start + _IN_BATCH])
-            found.update((sid, (source, row)) for sid, source, row in rows)
-        return found
+        return {sid: (source, row) for sid, source, row in self._hash_rows(conn, table, source_ids)}
+
+    def _hash_rows(self, conn: Any, table: Table, source_ids: Sequence[str],
+                   columns: str = "source_id, source_hash, row_hash") -> Iterator[Any]:
+        """``columns`` of the stored rows among ``source_ids``, asked for in batches of ids."""
+        for start in range(0, len(source_ids), _IN_BATCH):
+            yield from self._bulk.hashes(conn, table, self.practice.key, source_ids[start : start + _IN_BATCH], columns)
 
     def stored_ids(self, entity: str) -> set[str]:
         with self.engine.connect() as conn:
