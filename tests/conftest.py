@@ -156,6 +156,68 @@ def _drop_stale_session_databases(conn) -> None:  # noqa: ANN001 - a psycopg con
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
+MARIADB_URL = os.environ.get("PMS_BRIDGE_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
+
+
+def _mariadb_connect(url: str, database: str | None = None):  # noqa: ANN202 - a pymysql connection
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    server = make_url(url)
+    return pymysql.connect(host=server.host or "127.0.0.1", port=server.port or 3306, user=server.username,
+                           password=server.password or "", database=database, connect_timeout=3, autocommit=True)
+
+
+def _mariadb_available() -> str | None:
+    """None when an account that may create databases and users answers, else the reason."""
+    try:
+        import pymysql  # noqa: F401
+    except ImportError:
+        return "PyMySQL is not installed (pip install -e '.[test]')"
+    from sqlalchemy.engine import make_url
+
+    try:
+        _mariadb_connect(MARIADB_URL).close()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        shown = make_url(MARIADB_URL).render_as_string(hide_password=True)
+        return f"MariaDB/MySQL not reachable at {shown}: {type(exc).__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> Iterator[str]:
+    """An administrator's URL (mysql://...) on a MariaDB/MySQL server, with a database of this session's own,
+    dropped at the end. Tests create the office's tables and their own accounts in it."""
+    reason = _mariadb_available()
+    if reason is not None:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{reason} (PMS_BRIDGE_REQUIRE_SERVICES=1 forbids skipping)")
+        pytest.skip(f"{reason}; set PMS_BRIDGE_TEST_MARIADB_URL to run these tests")
+    from sqlalchemy.engine import make_url
+
+    name = f"{_SESSION_DB_PREFIX}{int(time.time())}_{uuid.uuid4().hex[:8]}"
+    conn = _mariadb_connect(MARIADB_URL)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW DATABASES LIKE %s", (_SESSION_DB_PREFIX + "%",))
+            for (stale,) in cur.fetchall():  # sessions killed before their teardown
+                started = stale.removeprefix(_SESSION_DB_PREFIX).split("_")[0]
+                if started.isdigit() and int(started) < time.time() - _SESSION_DB_STALE_SECONDS:
+                    cur.execute(f"DROP DATABASE IF EXISTS `{stale}`")
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    finally:
+        conn.close()
+    try:
+        yield make_url(MARIADB_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        conn = _mariadb_connect(MARIADB_URL)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        finally:
+            conn.close()
+
+
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where tests leave files for a human (screenshots, PDFs): PMS_BRIDGE_TEST_ARTIFACTS (relative to
