@@ -21,7 +21,7 @@ from pms_bridge.connectors.rest import read_cursor
 from pms_bridge.mapping import MappingFile
 from pms_bridge.mapping.spec import FieldSpec
 from pms_bridge.pipeline.report import ResourceReport
-from pms_bridge.store import Store
+from pms_bridge.store import IdSet, Store
 
 if TYPE_CHECKING:
     from pms_bridge.pipeline.sync import Connector, Table
@@ -117,7 +117,7 @@ def _remove_unless_suspicious(
 
 
 def _remove_deleted(
-    store: Store, ids: _Ids, source: str, present: set[str], max_fraction: float, entry: ResourceReport
+    store: Store, ids: _Ids, source: str, present: IdSet, max_fraction: float, entry: ResourceReport
 ) -> None:
     """A full export (or a full list) is the whole table: stored rows it no longer has were deleted in the PMS.
 
@@ -129,26 +129,29 @@ def _remove_deleted(
     entity = ids.entity
     if ids.sole and not entry.quarantined and store.count(entity) == len(present):
         return  # every row read is stored and as many are stored as were read: none is gone (no id list needed)
-    stored = ids.of(store.stored_ids(entity))
-    gone = stored - present
+    stored = 0
+    gone: set[str] = set()
+    for batch in store.each_stored_id(entity):  # the stored ids stream by: a long history is never held at once
+        mine = batch if ids.sole else sorted(ids.of(batch))
+        stored += len(mine)
+        gone.update(present.missing(mine))
     if not gone:
         return
     if _doubtful(entry, gone, source):
         return
-    _remove_unless_suspicious(store, ids, gone, len(stored), max_fraction, entry, "full list", (
-        f"{source} lacks {len(gone):,} of the {len(stored):,} stored {entity} rows; kept them, since the file "
+    _remove_unless_suspicious(store, ids, gone, stored, max_fraction, entry, "full list", (
+        f"{source} lacks {len(gone):,} of the {stored:,} stored {entity} rows; kept them, since the file "
         "looks truncated. If they really were deleted, raise [source] max_removal_fraction for one run; "
         "if your exports hold only changed rows, set [source] export_mode = \"changes\"."
     ))
 
 
-
 def _remove_missing_for_patients(
-    store: Store, ids: _Ids, patients: list[str], present: set[str], entry: ResourceReport
+    store: Store, ids: _Ids, patients: list[str], present: IdSet, entry: ResourceReport
 ) -> None:
     """Each fetched patient's answer was that patient's whole list: their stored rows it lacks are gone."""
     stored = ids.of(store.ids_of_patients(ids.entity, patients))
-    gone = stored - present
+    gone = set(present.missing(sorted(stored)))
     if gone and not _doubtful(entry, gone, entry.source or entry.resource):
         _remove(store, ids, gone, entry, "per-patient lists")
 
@@ -208,7 +211,7 @@ def _remove_listed_deletions(
         raise SourceFileError(str(exc)) from None
     if listed is None:
         return False
-    _remove(store, ids, ids.of(listed) & store.stored_ids(ids.entity), entry, "deletion list")
+    _remove(store, ids, store.stored_among(ids.entity, ids.of(listed)), entry, "deletion list")
     return True
 
 
@@ -235,7 +238,7 @@ def check_deletions(
     mapping: MappingFile,
     name: str,
     table: Table,
-    present: set[str],
+    present: IdSet,
     store: Store,
     old_cursor: str | None,
     today: date,

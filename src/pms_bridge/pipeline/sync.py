@@ -18,10 +18,10 @@ and the rules reading it close no task (pipeline/tasks.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime
 from itertools import compress
 from operator import eq, itemgetter, not_
-from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import structlog
@@ -45,7 +45,7 @@ from pms_bridge.pipeline.deletions import check_deletions
 from pms_bridge.pipeline.interrupt import checkpoint
 from pms_bridge.pipeline.report import ResourceReport, SyncReport
 from pms_bridge.rules import Horizons, horizons
-from pms_bridge.store import QuarantinedRow, Store
+from pms_bridge.store import IdSet, QuarantinedRow, Store
 
 log = structlog.get_logger("pms_bridge.sync")
 
@@ -188,7 +188,7 @@ def _load_resource(
     run_id: int,
     entry: ResourceReport,
     progress: Progress | None,
-) -> set[str]:
+) -> IdSet:
     """Load one file; returns the ids it holds (stored or quarantined).
 
     A row whose source hash is the one stored with its record is unchanged since it was last mapped: it
@@ -196,10 +196,10 @@ def _load_resource(
     """
     header = table.header()
     if not header:
-        return set()  # an API resource with no (changed) rows
+        return IdSet()  # an API resource with no (changed) rows
     bound = compiled.bind(header, table.source, lookups)
     entity = compiled.spec.entity
-    seen: set[str] = set()  # ids stored (or kept unchanged) from this file
+    seen = IdSet()  # ids stored (or kept unchanged) from this file
     present: set[str] = set()  # ids of rows not stored that the file holds (quarantined ones)
     reference = compiled.mapping.lookups.get(compiled.name)
     read = _read_positions(compiled.mapping, compiled.name, header)
@@ -207,7 +207,7 @@ def _load_resource(
     check = _RowCheck(table.source, compiled.name, bound, header, read, hasher)
     carried = _carried_labels(store, compiled.name, hasher)
     kept = 0  # rows whose stored record stands (same source hash)
-    every_hash: dict[str, str | None] | None = None  # the entity's stored hashes, once a chunk is full
+    every_hash: Mapping[str, str | None] | None = None  # the entity's stored hashes, once a chunk is full
     first = True
     for chunk in table.chunks():
         if first:
@@ -265,7 +265,8 @@ def _load_resource(
     entry.unmapped = _labels_now(store, compiled.name, hasher, bound.unmapped, carried, entry, run_id, kept)
     if progress is not None:
         progress(compiled.name, entry.rows_read, 1.0)
-    return present | seen  # every id the file holds
+    seen.update(present)
+    return seen  # every id the file holds
 
 
 class _RowCheck:

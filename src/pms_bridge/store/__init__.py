@@ -1,5 +1,6 @@
 """Store stage: normalized snapshot, reference rows, cursors, runs and quarantine."""
 
+from pms_bridge.store.compact_ids import IdSet, StoredHashes
 from pms_bridge.store.engine import create_private_file, sqlite_url
 from pms_bridge.store.errors import StoreBusy, StoreError, StoreUnreachable
 from pms_bridge.store.store import QuarantinedRow, RunRecord, Store, UpsertCounts
@@ -17,6 +18,7 @@ from pms_bridge.store.working_set import (
 
 __all__ = [
     "History",
+    "IdSet",
     "QuarantinedRow",
     "Reach",
     "RunRecord",
@@ -24,6 +26,7 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "StoreUnreachable",
+    "StoredHashes",
     "UpsertCounts",
     "WorkingSet",
     "appointment_starts",

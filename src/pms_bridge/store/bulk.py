@@ -9,7 +9,7 @@ hashes of a chunk's rows likewise skips the compiler's expansion of a 5,000-id I
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
@@ -20,6 +20,8 @@ from sqlalchemy.engine import Dialect
 
 from pms_bridge.store import errors
 from pms_bridge.store.schema import UTCDateTime
+
+_FETCH_BATCH = 10_000  # rows a whole-table read takes from the driver at a time
 
 Processor = Callable[[Any], Any] | None
 # From this many rows on, a PostgreSQL upsert goes through COPY and a staging table.
@@ -157,10 +159,16 @@ class Bulk:
         renamed = [{column: r[column], **{f"key_{k}": r[k] for k in keys}} for r in rows]
         conn.exec_driver_sql(compiled.sql, compiled.params(renamed))
 
-    def every(self, conn: Connection, table: Table, practice: str, columns: str) -> list[Any]:
-        """``columns`` of every stored row of the practice in ``table``."""
+    def every(self, conn: Connection, table: Table, practice: str, columns: str) -> Iterator[Any]:
+        """``columns`` of every stored row of the practice in ``table``, a batch of rows at a time (a whole
+        table's rows are never held at once)."""
         mark = "%s" if self._postgres else "?"
-        return _fetch(conn, f"SELECT {columns} FROM {table.name} WHERE practice = {mark}", (practice,))
+        result = conn.exec_driver_sql(f"SELECT {columns} FROM {table.name} WHERE practice = {mark}", (practice,))
+        try:
+            while rows := result.cursor.fetchmany(_FETCH_BATCH):
+                yield from rows
+        finally:
+            result.close()
 
     def hashes(self, conn: Connection, table: Table, practice: str, source_ids: Sequence[str],
                columns: str = "source_id, source_hash, row_hash") -> list[Any]:

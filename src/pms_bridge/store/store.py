@@ -18,6 +18,7 @@ from pms_bridge.model import ENTITIES, Practice, Record
 from pms_bridge.model.types import base_type
 from pms_bridge.store import schema
 from pms_bridge.store.bulk import Bulk
+from pms_bridge.store.compact_ids import StoredHashes
 from pms_bridge.store.engine import open_engine
 from pms_bridge.store.ledger_tables import LedgerTables
 from pms_bridge.store.lock import run_lock
@@ -192,12 +193,13 @@ class Store(LedgerTables):
             self._bulk.set_column(conn, table, "source_hash", rehashed, ["practice", "source_id"])
         return counts
 
-    def source_hashes(self, entity: str, source_ids: Sequence[str] | None = None) -> dict[str, str | None]:
-        """id -> source hash of the stored rows among ``source_ids`` (None: every stored row of the entity)."""
+    def source_hashes(self, entity: str, source_ids: Sequence[str] | None = None) -> Mapping[str, str | None]:
+        """id -> source hash of the stored rows among ``source_ids``; None: every stored row of the entity, read
+        into a compact map (8 bytes a row: see compact_ids) so that a long history costs little memory."""
         table = schema.SNAPSHOT_TABLES[entity]
         with self.engine.connect() as conn:
             if source_ids is None:
-                return dict(self._bulk.every(conn, table, self.practice.key, "source_id, source_hash"))
+                return StoredHashes(self._bulk.every(conn, table, self.practice.key, "source_id, source_hash"))
             return dict(self._hash_rows(conn, table, source_ids, "source_id, source_hash"))
 
     def _stored_hashes(self, conn: Any, table: Table, source_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
@@ -209,10 +211,26 @@ class Store(LedgerTables):
         for start in range(0, len(source_ids), _IN_BATCH):
             yield from self._bulk.hashes(conn, table, self.practice.key, source_ids[start : start + _IN_BATCH], columns)
 
-    def stored_ids(self, entity: str) -> set[str]:
+    def each_stored_id(self, entity: str, batch: int = 10_000) -> Iterator[list[str]]:
+        """The entity's stored ids, a list of ``batch`` at a time (a long history is never held at once)."""
         with self.engine.connect() as conn:
-            rows = self._bulk.every(conn, schema.SNAPSHOT_TABLES[entity], self.practice.key, "source_id")
-        return {source_id for (source_id,) in rows}
+            ids: list[str] = []
+            for (source_id,) in self._bulk.every(conn, schema.SNAPSHOT_TABLES[entity], self.practice.key, "source_id"):
+                ids.append(source_id)
+                if len(ids) >= batch:
+                    yield ids
+                    ids = []
+            if ids:
+                yield ids
+
+    def stored_ids(self, entity: str) -> set[str]:
+        return {source_id for ids in self.each_stored_id(entity) for source_id in ids}
+
+    def stored_among(self, entity: str, source_ids: Iterable[str]) -> set[str]:
+        """Those of ``source_ids`` the snapshot holds."""
+        table = schema.SNAPSHOT_TABLES[entity]
+        with self.engine.connect() as conn:
+            return {sid for (sid,) in self._hash_rows(conn, table, sorted(set(source_ids)), "source_id")}
 
     def remove(self, entity: str, source_ids: Iterable[str]) -> int:
         """Delete records from the snapshot (rows deleted in the PMS)."""
