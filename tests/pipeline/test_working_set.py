@@ -20,7 +20,7 @@ from sqlalchemy import text
 from pms_bridge.cli.demo import DEMO_AS_OF
 from pms_bridge.config import Config, ConfigError, load_config
 from pms_bridge.ledger import Ledger, reconcile
-from pms_bridge.model.enums import ReferralDirection
+from pms_bridge.model.enums import FormKind, RadiographKind, ReferralDirection
 from pms_bridge.pipeline import run_sync
 from pms_bridge.pipeline.check import CheckReport, check_store, practice_horizons
 from pms_bridge.pipeline.tasks import clinic_names, update_ledger
@@ -92,6 +92,27 @@ def _at(day: date) -> datetime:
     return datetime.combine(day, time(8, 0), tzinfo=TZ)
 
 
+def since(snapshot: Snapshot, pid: str, first_day: date) -> list[str]:
+    """The patient's dated appointments from ``first_day`` on (local dates), in time order."""
+    return [a.source_id for a in snapshot.appointments_by_patient.get(pid, [])
+            if a.start is not None and a.start.astimezone(TZ).date() >= first_day]
+
+
+def newest_films(snapshot: Snapshot, pid: str) -> dict[RadiographKind, date]:
+    """The date of the patient's newest film on file of each radiograph kind."""
+    newest: dict[RadiographKind, date] = {}
+    for film in snapshot.radiographs_of(pid):
+        newest[film.kind] = max(film.taken, newest.get(film.kind, film.taken))
+    return newest
+
+
+def completed_forms(snapshot: Snapshot, pid: str, kind: FormKind) -> date | None:
+    """When the patient's newest completed form of ``kind`` was completed."""
+    done = [f.completed_at for f in snapshot.forms_by_patient.get(pid, [])
+            if f.kind == kind and f.completed_at is not None]
+    return max(done, default=None)
+
+
 def differences(full: Snapshot, fast: Snapshot, as_of: datetime, cfg: Config) -> list[str]:
     """What the working set gives the rules differently from the whole snapshot, for its own patients and
     for everything the rules reach (window, referrals, first contacts), of the entities the practice's rules
@@ -106,6 +127,7 @@ def differences(full: Snapshot, fast: Snapshot, as_of: datetime, cfg: Config) ->
 
     start = as_of.astimezone(TZ)
     today = start.date()
+    lookback = today - timedelta(days=max(needs.first_contact_days, needs.referral_days))
     same("window", "appointment", [a.source_id for a in full.upcoming(start, needs.window_days)],
          [a.source_id for a in fast.upcoming(start, needs.window_days)])
     same("providers", "provider", full.providers, fast.providers)
@@ -122,11 +144,14 @@ def differences(full: Snapshot, fast: Snapshot, as_of: datetime, cfg: Config) ->
              fast.referrals_by_patient.get(pid, []))
         if pid not in reached:  # reached by a referral out only: its row and referrals are all a rule reads
             continue
-        same(f"appointments of {pid}", "appointment", full.appointments_by_patient.get(pid, []),
-             fast.appointments_by_patient.get(pid, []))
+        # Of a long history the rules read appointments since the lookback's start, the first completed visit,
+        # the newest completed form of each kind and the newest film of each kind (rules_history).
+        same(f"appointments of {pid}", "appointment", since(full, pid, lookback), since(fast, pid, lookback))
+        same(f"first visit of {pid}", "appointment", full.first_completed_visit(pid), fast.first_completed_visit(pid))
         same(f"new patient {pid}", "appointment", full.is_new_patient(pid, today), fast.is_new_patient(pid, today))
-        same(f"radiographs of {pid}", "document", full.radiographs_of(pid), fast.radiographs_of(pid))
-        same(f"forms of {pid}", "form", full.forms_by_patient.get(pid, []), fast.forms_by_patient.get(pid, []))
+        same(f"radiographs of {pid}", "document", newest_films(full, pid), newest_films(fast, pid))
+        for kind in FormKind:
+            same(f"forms of {pid}", "form", completed_forms(full, pid, kind), completed_forms(fast, pid, kind))
         coverages = full.coverages_by_patient.get(pid, [])
         same(f"coverages of {pid}", "coverage", coverages, fast.coverages_by_patient.get(pid, []))
         for cov in coverages:
@@ -260,8 +285,8 @@ def test_the_comparison_sees_a_working_set_that_drops_plan_verifications(sample:
 
     real = working_set.records_where
 
-    def without_plans(store: Store, entity: str, column: str, values: Any, only: Any = None) -> Any:
-        return iter(()) if column == "plan_id" else real(store, entity, column, values, only)
+    def without_plans(store: Store, entity: str, column: str, values: Any, *rest: Any) -> Any:
+        return iter(()) if column == "plan_id" else real(store, entity, column, values, *rest)
 
     cfg = _copy(sample, tmp_path)
     monkeypatch.setattr(working_set, "records_where", without_plans)
@@ -269,6 +294,37 @@ def test_the_comparison_sees_a_working_set_that_drops_plan_verifications(sample:
     assert full.snapshot is not None and fast.snapshot is not None
     found = differences(full.snapshot, fast.snapshot, DEMO_AS_OF, cfg)
     assert found and all(d.startswith("verifications of plan") for d in found)
+
+
+@pytest.mark.parametrize("dropped", ["first visit", "newest film", "newest form"])
+def test_the_comparison_sees_a_history_summary_that_keeps_the_wrong_row(
+        sample: Sample, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dropped: str) -> None:
+    """The summaries of a long history can be wrong in a way the comparison sees: the oldest film or form kept
+    instead of the newest, or no first completed visit."""
+    from pms_bridge.store import working_set
+
+    real = working_set.records_where
+
+    def wrong(store: Store, entity: str, column: str, values: Any, only: Any = None, newest: Any = None) -> Any:
+        if newest is None:
+            return real(store, entity, column, values, only)
+        if dropped == "first visit" and entity == "appointment":
+            return iter(())
+        if (dropped == "newest film" and entity in ("document", "procedure")) or (
+                dropped == "newest form" and entity == "form"):
+            newest = working_set._Newest(newest.group, tuple(c.element for c in newest.order))  # oldest first
+        return real(store, entity, column, values, only, newest)
+
+    cfg = _copy(sample, tmp_path)
+    monkeypatch.setattr(working_set, "records_where", wrong)
+    found = []
+    for days in AS_OF_DAYS:
+        full, fast = _checks(cfg, DEMO_AS_OF + timedelta(days=days))
+        assert full.snapshot is not None and fast.snapshot is not None
+        found += differences(full.snapshot, fast.snapshot, DEMO_AS_OF + timedelta(days=days), cfg)
+    expected = {"first visit": ("first visit of", "new patient"), "newest film": ("radiographs of",),
+                "newest form": ("forms of",)}[dropped]
+    assert found and all(d.startswith(expected) for d in found), found
 
 
 # ------------------------------------------------------------------ the ledger

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 import structlog
 
 from pms_bridge.model import ENTITIES, Record
 from pms_bridge.rules import Horizons, Snapshot
 from pms_bridge.rules.codes import radiograph_kind_of_procedure
+from pms_bridge.rules.snapshot import FILM_ON_FILE
 from pms_bridge.store import (
     History,
     Reach,
@@ -53,17 +54,27 @@ def load_snapshot(
     found = find_working_set(store, reach)
     log.debug("snapshot.working_set", patients=len(found.patient_ids), referred_out=len(found.referred_out),
               window=len(found.window_appointment_ids))
-    records = working_set_records(store, found, reads, rules_history(store))
+    records = working_set_records(store, found, reads, rules_history(store, reach))
     names = clinic_names(store) if clinics is not None else None
     return Snapshot.build(records, store.practice.tz, clinics, clinic_rows, names)
 
 
-def rules_history(store: Store) -> History:
-    """What of a reached patient's history the rules read: procedures only as films on file (and those on
-    window appointments, loaded apart), documents only as radiographs (rules.Snapshot builds nothing else
-    from them). The rest of a long history stays in the store."""
+def rules_history(store: Store, reach: Reach) -> History:
+    """What of a reached patient's history the rules read (rules.Snapshot builds nothing else from it):
+
+    - appointments since the earliest referral or first contact in reach (a day early, for time zones), and
+      the first completed visit (whether the patient is new);
+    - the newest completed form of each kind (forms on file and how recent);
+    - the newest film on file of each radiograph kind (documents) and of each film code (procedures), besides
+      every procedure on a window appointment (loaded apart).
+
+    The rest of a long history stays in the store: memory follows the patients in reach, not their years.
+    """
     films = frozenset(code for code in procedure_codes_stored(store) if radiograph_kind_of_procedure(code) is not None)
-    return History(procedure_codes=films, radiograph_documents=True)
+    first_day = reach.today(store.practice.tz) - timedelta(days=max(reach.first_contact_days, reach.referral_days) + 1)
+    since = datetime.combine(first_day, time(), store.practice.tz)
+    return History(procedure_codes=films, radiograph_documents=True, summaries=True, appointments_since=since,
+                   film_statuses=frozenset(status.value for status in FILM_ON_FILE))
 
 
 def _every_record(store: Store) -> Iterator[Record]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 
 from pms_bridge.model import ENTITIES, Record
 from pms_bridge.model.enums import AppointmentStatus, ReferralDirection
@@ -105,10 +105,18 @@ class History:
 
     ``procedure_codes``: of their procedures (besides those on window appointments), only these codes;
     ``radiograph_documents``: of their documents, only radiographs. None / False: everything.
+
+    ``summaries``: of a long history only what the rules build from it, so that memory follows the patients
+    in reach, not the years they have been coming: appointments since ``appointments_since`` plus each
+    patient's first completed visit; the newest completed form of each kind; the newest film on file of each
+    radiograph kind (documents) and of each code (procedures, with ``film_statuses``).
     """
 
     procedure_codes: frozenset[str] | None = None
     radiograph_documents: bool = False
+    summaries: bool = False
+    appointments_since: datetime | None = None
+    film_statuses: frozenset[str] = frozenset()
 
 
 def procedure_codes_stored(store: Store) -> set[str]:
@@ -126,20 +134,18 @@ def working_set_records(
     ``entities``: only these (the entities the evaluated rules read); default: all. Procedures come by
     patient and also by window appointment (a procedure charted to another patient's appointment is still
     that appointment's); verifications by the patients' coverages and by their plans. Each record is
-    yielded once. ``history``: what of the patients' procedures and documents the rules read (default: all).
+    yielded once. ``history``: what of the patients' history the rules read (default: all of it).
     """
     wanted = set(ENTITIES) if entities is None else set(entities)
     history = history or History()
-    procedures_t, documents_t = schema.SNAPSHOT_TABLES["procedure"], schema.SNAPSHOT_TABLES["document"]
-    by_code = None if history.procedure_codes is None else procedures_t.c.code.in_(sorted(history.procedure_codes))
     for entity in PRACTICE_WIDE:
         if entity in wanted:
             yield from store.records(entity)
     pids = found.patient_ids
     yield from records_where(store, "patient", "source_id", pids | found.referred_out)
-    yield from records_where(store, "appointment", "patient_id", pids)
+    yield from _appointments(store, pids, history)
     if "procedure" in wanted:
-        procedures = {r.source_id: r for r in records_where(store, "procedure", "patient_id", pids, by_code)}
+        procedures = {r.source_id: r for r in _procedures(store, pids, history)}
         for r in records_where(store, "procedure", "appointment_id", found.window_appointment_ids):
             procedures.setdefault(r.source_id, r)
         yield from procedures.values()
@@ -158,16 +164,68 @@ def working_set_records(
     for entity in PER_PATIENT:
         if entity in wanted:
             reached = pids | found.referred_out if entity == "referral" else pids
-            only = documents_t.c.is_radiograph.is_(True) if entity == "document" and history.radiograph_documents \
-                else None
-            yield from records_where(store, entity, "patient_id", reached, only)
+            yield from _per_patient(store, entity, reached, history)
+
+
+def _appointments(store: Store, pids: set[str], history: History) -> Iterator[Record]:
+    """The patients' appointments; with summaries, those since ``appointments_since`` and each patient's first
+    completed visit (the rules look no further back)."""
+    if not history.summaries or history.appointments_since is None:
+        yield from records_where(store, "appointment", "patient_id", pids)
+        return
+    t = schema.SNAPSHOT_TABLES["appointment"]
+    recent = {r.source_id: r for r in records_where(store, "appointment", "patient_id", pids,
+                                                    t.c.start >= history.appointments_since)}
+    first = _Newest((t.c.patient_id,), (t.c.start, t.c.source_id))
+    completed = t.c.status == AppointmentStatus.COMPLETE.value
+    for r in records_where(store, "appointment", "patient_id", pids, completed & t.c.start.is_not(None), first):
+        recent.setdefault(r.source_id, r)
+    yield from recent.values()
+
+
+def _procedures(store: Store, pids: set[str], history: History) -> Iterator[Record]:
+    t = schema.SNAPSHOT_TABLES["procedure"]
+    if history.procedure_codes is None:
+        yield from records_where(store, "procedure", "patient_id", pids)
+        return
+    by_code = t.c.code.in_(sorted(history.procedure_codes))
+    if not history.summaries:
+        yield from records_where(store, "procedure", "patient_id", pids, by_code)
+        return
+    on_file = by_code & t.c.status.in_(sorted(history.film_statuses)) & t.c.procedure_date.is_not(None)
+    newest = _Newest((t.c.patient_id, t.c.code), (t.c.procedure_date.desc(), t.c.source_id.desc()))
+    yield from records_where(store, "procedure", "patient_id", pids, on_file, newest)
+
+
+def _per_patient(store: Store, entity: str, reached: set[str], history: History) -> Iterator[Record]:
+    t = schema.SNAPSHOT_TABLES[entity]
+    only: ColumnElement[bool] | None = None
+    newest: _Newest | None = None
+    if entity == "document" and history.radiograph_documents:
+        only = t.c.is_radiograph.is_(True)
+        if history.summaries:
+            only = only & t.c.is_deleted.is_(False) & t.c.taken_date.is_not(None)
+            newest = _Newest((t.c.patient_id, t.c.radiograph_kind), (t.c.taken_date.desc(), t.c.source_id.desc()))
+    elif entity == "form" and history.summaries:
+        only = t.c.is_deleted.is_(False) & t.c.completed_at.is_not(None)
+        newest = _Newest((t.c.patient_id, t.c.kind), (t.c.completed_at.desc(), t.c.source_id.desc()))
+    yield from records_where(store, entity, "patient_id", reached, only, newest)
+
+
+@dataclass(frozen=True)
+class _Newest:
+    """Keep one row of each group: the first by ``order`` among rows with the same ``group`` values."""
+
+    group: tuple[ColumnElement[Any], ...]
+    order: tuple[ColumnElement[Any], ...]
 
 
 def records_where(
-    store: Store, entity: str, column: str, values: Collection[str], only: ColumnElement[bool] | None = None
+    store: Store, entity: str, column: str, values: Collection[str], only: ColumnElement[bool] | None = None,
+    newest: _Newest | None = None,
 ) -> Iterator[Record]:
     """The entity's stored records whose ``column`` is one of ``values`` (batched IN queries), and that
-    meet ``only`` when given."""
+    meet ``only`` when given; with ``newest``, only the first of each of its groups."""
     table = schema.SNAPSHOT_TABLES[entity]
     wanted = sorted(values)
     names = list(ENTITIES[entity].model_fields)
@@ -177,8 +235,15 @@ def records_where(
             where: ColumnElement[bool] = table.c[column].in_(wanted[start : start + BATCH])
             if only is not None:
                 where = where & only
-            query = select(*(table.c[n] for n in names)).where(table.c.practice == store.practice.key, where)
-            for row in conn.execute(query.order_by(table.c.source_id)):
+            where = (table.c.practice == store.practice.key) & where
+            if newest is None:
+                query = select(*(table.c[n] for n in names)).where(where).order_by(table.c.source_id)
+            else:  # every group's first row, picked by the database (a window function)
+                rank = func.row_number().over(partition_by=newest.group, order_by=newest.order).label("pmsb_rank")
+                ranked = select(*(table.c[n] for n in names), rank).where(where).subquery()
+                query = select(*(ranked.c[n] for n in names)).where(ranked.c.pmsb_rank == 1)
+                query = query.order_by(ranked.c.source_id)
+            for row in conn.execute(query):
                 yield make(zip(names, row, strict=True))
 
 
