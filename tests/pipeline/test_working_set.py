@@ -8,12 +8,14 @@ ledger update are the same as with the whole snapshot and the whole ledger.
 from __future__ import annotations
 
 import shutil
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import delete_practice_rows
 from odexport import csv_config
 from sqlalchemy import text
 
@@ -196,6 +198,23 @@ def test_findings_of_the_working_set_are_those_of_the_whole_snapshot(sample: Sam
         full = _assert_same(cfg, DEMO_AS_OF + timedelta(days=days))
         counts.append(len(full.findings))
     assert counts[AS_OF_DAYS.index(0)] > 0 and len(set(counts)) > 1  # the comparison compared something
+
+
+@pytest.mark.postgres
+def test_the_working_set_on_postgresql_gives_the_findings_of_the_whole_snapshot(
+        sample: Sample, tmp_path: Path, postgres_url: str) -> None:
+    """The working set's queries (batched IN lists, window functions picking the newest rows) on PostgreSQL."""
+    key = f"ws-{uuid.uuid4().hex[:10]}"
+    path = csv_config(tmp_path, sample.folder / "exports", key=key)
+    path.write_text(path.read_text(encoding="utf-8").replace(f'path = "{key}.sqlite"', f'url = "{postgres_url}"'),
+                    encoding="utf-8")
+    cfg = load_config(path)
+    try:
+        run_sync(cfg, DEMO_AS_OF)
+        counts = [len(_assert_same(cfg, DEMO_AS_OF + timedelta(days=days)).findings) for days in AS_OF_DAYS]
+        assert counts[AS_OF_DAYS.index(0)] > 0
+    finally:
+        delete_practice_rows(postgres_url, key)
 
 
 def _edge_days(cfg: Config) -> list[date]:
