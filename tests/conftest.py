@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
@@ -160,12 +161,9 @@ MARIADB_URL = os.environ.get("PMS_BRIDGE_TEST_MARIADB_URL", "mysql://root@127.0.
 
 
 def _mariadb_connect(url: str, database: str | None = None):  # noqa: ANN202 - a pymysql connection
-    import pymysql
-    from sqlalchemy.engine import make_url
+    from fakes.office_db import connect
 
-    server = make_url(url)
-    return pymysql.connect(host=server.host or "127.0.0.1", port=server.port or 3306, user=server.username,
-                           password=server.password or "", database=database, connect_timeout=3, autocommit=True)
+    return connect(url, database=database, autocommit=True)
 
 
 def _mariadb_available() -> str | None:
@@ -334,3 +332,18 @@ def all_log_levels() -> Iterator[None]:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
     yield
     structlog.configure(**old)
+
+
+@pytest.fixture
+def office_db(mariadb_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The fake office's Open Dental database (tests/fakes/office_db.py) in the session's MariaDB database,
+    empty until a test loads a FakeOpenDental into it; OD_DB_PASSWORD holds its SELECT-only account's
+    password (the variable odroutes' "db" configs name). Its accounts and tables are dropped at the end."""
+    from fakes.office_db import OfficeDatabase
+
+    office = OfficeDatabase(mariadb_url)
+    try:
+        monkeypatch.setenv("OD_DB_PASSWORD", office.reader().password)
+        yield office
+    finally:
+        office.close()

@@ -1,8 +1,10 @@
 """Run one practice through each Open Dental read route in tests: table exports (a folder of CSV
-files written from the fake's tables), the API's resources route and its query route (the fake API).
+files written from the fake's tables), the API's resources route and its query route (the fake API),
+and the office's own database (the "db" route: the fake's tables in MariaDB, see fakes/office_db.py).
 
     fake = FakeOpenDental(tables)            # the office: change it between nights
-    night(fake, tmp_path, "query")          # -> SyncReport; the store stays per route
+    path = config(tmp_path, "query")         # or config(tmp_path, "db", office=office_db)
+    night(fake, path)                        # -> SyncReport; the store stays per route
 
 Synthetic data only.
 """
@@ -15,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from fakes.office_db import Account, OfficeDatabase
 from fakes.opendental import FakeOpenDental
 from fakes.opendental_shapes import NEVER_READ
 from odexport import COLUMNS, TS
@@ -27,6 +30,10 @@ from pms_bridge.pipeline import SyncReport, run_sync
 from pms_bridge.store import Store
 
 ROUTES = ("exports", "resources", "query")
+# The database route needs a MariaDB server (the office_db fixture): not in ROUTES, which tests run without one.
+DB_ROUTE = "db"
+DB_PASSWORD_ENV = "OD_DB_PASSWORD"  # the office_db fixture puts its SELECT-only account's password there
+_OFFICES: dict[str, OfficeDatabase] = {}  # a db config's url -> the office database its nights mirror into
 # The opendental-tasks sink with one task list per role, as an office sets it up.
 TASK_SINK = """
 [[sinks]]
@@ -87,12 +94,20 @@ def dump_export(fake: FakeOpenDental, folder: Path) -> Path:
     return folder
 
 
-def config(tmp: Path, route: str, key: str | None = None, extra: str = "") -> Path:
-    """A practice config for one route; its store is a SQLite file next to it."""
+def config(tmp: Path, route: str, key: str | None = None, extra: str = "", office: OfficeDatabase | None = None,
+           account: Account | None = None) -> Path:
+    """A practice config for one route; its store is a SQLite file next to it. The db route reads ``office``
+    with ``account`` (default: its SELECT-only one), the password in OD_DB_PASSWORD."""
     key = key or f"od-{route}"
     head = f'[practice]\nname = "Route Dental"\nkey = "{key}"\ntimezone = "America/Chicago"\n'
     if route == "exports":
         source = f'[source]\nconnector = "csv"\nmapping = "opendental"\npath = "{(tmp / key).as_posix()}-exports"\n'
+    elif route == DB_ROUTE:
+        if office is None:
+            raise ValueError("the db route reads an office database: pass office= (the office_db fixture)")
+        url = (account or office.reader()).url
+        _OFFICES[url] = office
+        source = f'[source]\nconnector = "opendental-db"\nurl = "{url}"\npassword_env = "{DB_PASSWORD_ENV}"\n'
     else:
         source = (f'[source]\nconnector = "opendental-api"\nmode = "cloud"\nread_route = "{route}"\n'
                   'developer_key_env = "OD_DEV"\ncustomer_key_env = "OD_CUST"\n')
@@ -107,6 +122,10 @@ def night(fake: FakeOpenDental, config_path: Path, as_of: datetime = DEMO_AS_OF,
     if cfg.source.connector == "csv":
         dump_export(fake, cfg.source_path())
         return run_sync(cfg, as_of, check=check)
+    if cfg.source.connector == "opendental-db":
+        _OFFICES[cfg.source.url].mirror(fake)
+        # The office stamps tonight's changes with the server's real clock, later than the pinned as-of.
+        return run_sync(cfg, as_of, check=check, backdate=True)
     clock = FakeClock()
     http: dict[str, Any] = {"clock": clock, "sleep": clock.sleep, "on_request": clock.on_request,
                             "retry": RetryPolicy(attempts=3, initial=0.1, maximum=1.0)}

@@ -22,7 +22,11 @@ from pms_bridge.cli.findings import (
 from pms_bridge.cli.maintenance import audit, purge
 from pms_bridge.cli.progress import sync_progress
 from pms_bridge.cli.readers import warn_about, warn_if_unfinished
-from pms_bridge.cli.summary import print_sync_report, print_unmapped_labels
+from pms_bridge.cli.summary import (
+    print_run_warnings,
+    print_sync_report,
+    print_unmapped_labels,
+)
 from pms_bridge.cli.tasks import print_task_report, tasks_app
 from pms_bridge.config import Config, load_config
 from pms_bridge.logs import configure_logging
@@ -311,6 +315,9 @@ def runs(
     if history and history[0].summary.get("unmapped_labels"):
         out.print(f"Run {history[0].id}:")
         print_unmapped_labels(out, history[0].summary["unmapped_labels"])
+    if history and history[0].summary.get("warnings"):
+        out.print(f"Run {history[0].id}:")
+        print_run_warnings(out, history[0].summary["warnings"])
 
 
 @app.command()

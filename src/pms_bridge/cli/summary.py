@@ -66,12 +66,19 @@ def print_sync_report(console: Console, report: SyncReport, timezone: str) -> No
     for r in report.resources:
         if r.warning:
             console.print(f"[yellow]Warning:[/yellow] {escape(r.warning)}")
+    print_run_warnings(console, report.warnings)
     print_unmapped_labels(console, report.unmapped_labels)
     if report.quarantined:
         console.print(
             f"[yellow]{report.quarantined:,} row(s) quarantined[/yellow] (stored data kept; the rest of the run went on). "
             "See them with: pms-bridge quarantine --config FILE"
         )
+
+
+def print_run_warnings(console: Console, warnings: list[str]) -> None:
+    """Warnings about the whole run (a run summary's "warnings"), one line each."""
+    for warning in warnings:
+        console.print(f"[yellow]Warning:[/yellow] {escape(warning)}", soft_wrap=True)
 
 
 MAX_LABELS_SHOWN = 12

@@ -70,7 +70,17 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(format_validation_errors(str(path), exc, model=Config, what=" in the config",
                                                    hint=_secret_hint)) from None
     _check_rules(path, config)
-    return config.model_copy(update={"base_dir": path.resolve().parent})
+    config = config.model_copy(update={"base_dir": path.resolve().parent})
+    _check_ssl_ca(path, config)
+    return config
+
+
+def _check_ssl_ca(path: Path, config: Config) -> None:
+    """The database's certificate authority file is there to read (named relative to the config file)."""
+    ca = config.ssl_ca_path()
+    if ca is not None and not ca.is_file():
+        raise ConfigError(f"{path}: source.ssl_ca: no certificate file at {ca} (a path relative to the config "
+                          "file, of the PEM file of the authority that signed the database server's certificate)")
 
 
 def _check_rules(path: Path, config: Config) -> None:

@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from pms_bridge.mapping.spec import MappingOverrides
 from pms_bridge.model.practice import Practice, check_timezone, practice_key
@@ -80,8 +82,33 @@ class PracticeSection(_Section):
         return Practice(key=self.key or practice_key(self.name), name=self.name, timezone=self.timezone)
 
 
-SHIPPED_CONNECTORS = ("csv", "opendental-csv", "opendental-api")
+SHIPPED_CONNECTORS = ("csv", "opendental-csv", "opendental-api", "opendental-db")
+DATABASE_CONNECTORS = ("opendental-db",)
+DATABASE_SCHEMES = ("mysql", "mariadb")  # pms-bridge picks the driver
+DATABASE_KEYS = ("url", "password_env", "ssl", "ssl_ca", "ssl_verify")
 ENV_KEY = re.compile(r"^[a-z][a-z0-9_]*_env$")  # a key naming the environment variable that holds a secret
+
+
+def _check_database_url(value: str) -> str:
+    """mysql://USER@HOST[:PORT]/DATABASE: no driver name, no password, nothing after the database."""
+    example = "mysql://pmsb_reader@od-server:3306/opendental"
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):
+        raise ValueError(f"give the database's address as {example}") from None
+    if url.drivername not in DATABASE_SCHEMES:
+        raise ValueError(f"start it with mysql:// or mariadb://, e.g. {example} (pms-bridge picks the driver: "
+                         "write no driver name)")
+    if url.password is not None:
+        raise ValueError("put the password in the environment variable named by password_env, not in the url")
+    missing = [part for part, got in (("a user", url.username), ("a host", url.host), ("a database", url.database))
+               if not got]
+    if missing:
+        raise ValueError(f"name {' and '.join(missing)}, e.g. {example}")
+    if url.query:
+        raise ValueError("nothing after the database name: TLS is set with the [source] keys ssl, ssl_ca and "
+                         "ssl_verify")
+    return value
 
 
 def _check_env_name(value: str | None) -> str | None:
@@ -95,8 +122,8 @@ class SourceSection(_Section):
     name its secrets' environment variables with keys of its choosing that end in `_env`."""
 
     connector: str = Field(
-        description="A shipped connector (csv, opendental-csv, opendental-api) or the path to a connector .toml "
-        "of your own, relative to this file.",
+        description="A shipped connector (csv, opendental-csv, opendental-api, opendental-db) or the path to a "
+        "connector .toml of your own, relative to this file.",
     )
     mapping: str | None = Field(default=None, description="Shipped mapping name or path to a mapping .toml.")
     path: Path | None = Field(default=None, description="Folder of exported files (csv connectors).")
@@ -129,6 +156,31 @@ class SourceSection(_Section):
         description="Turn off TLS certificate checks; accepted only for a loopback base_url (localhost, "
         "127.0.0.0/8, ::1), e.g. a test server. Never for a real office.",
     )
+    url: str | None = Field(
+        default=None,
+        description="opendental-db: the database, mysql://USER@HOST:PORT/DATABASE (or mariadb://); never the "
+        "password, which goes in the environment variable password_env names.",
+    )
+    password_env: str | None = Field(
+        default=None,
+        description="opendental-db: name of the environment variable (or OS keyring entry) holding the database "
+        "account's password. Leave it out for an account without a password.",
+    )
+    ssl: bool | None = Field(
+        default=None,
+        description="opendental-db: connect with TLS, verifying the server against the system's certificate "
+        "authorities (implied by ssl_ca).",
+    )
+    ssl_ca: Path | None = Field(
+        default=None,
+        description="opendental-db: a PEM file of the certificate authority that signed the server's certificate, "
+        "relative to this file; turns TLS on.",
+    )
+    ssl_verify: bool = Field(
+        default=True,
+        description="opendental-db: verify the server's certificate and name. false is accepted with a warning in "
+        "every run's summary (the connection is encrypted but could be intercepted).",
+    )
     secret_env: dict[str, str] = Field(
         default_factory=dict,
         description="For a connector file of your own: `<name>_env` keys written in [source] (e.g. "
@@ -143,10 +195,20 @@ class SourceSection(_Section):
         raise ValueError(f"Input should be {', '.join(repr(c) for c in SHIPPED_CONNECTORS)} or the path to a "
                          "connector .toml of your own")
 
-    @field_validator("developer_key_env", "customer_key_env")
+    @field_validator("developer_key_env", "customer_key_env", "password_env")
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
         return _check_env_name(value)
+
+    @field_validator("url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_database_url(value)
+
+    @property
+    def tls(self) -> bool:
+        """Whether the database connection must use TLS."""
+        return bool(self.ssl or self.ssl_ca is not None)
 
     @model_validator(mode="before")
     @classmethod
@@ -180,6 +242,16 @@ class SourceSection(_Section):
             missing = [k for k in ("developer_key_env", "customer_key_env") if getattr(self, k) is None]
             if missing:
                 raise ValueError(f"connector 'opendental-api' needs {' and '.join(missing)}")
+        if self.connector in DATABASE_CONNECTORS and self.url is None:
+            raise ValueError(f"connector {self.connector!r} needs 'url', the database's address, e.g. "
+                             "mysql://pmsb_reader@od-server:3306/opendental")
+        if self.connector in SHIPPED_CONNECTORS and self.connector not in DATABASE_CONNECTORS:
+            given = [k for k in DATABASE_KEYS if k in self.model_fields_set]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only for a database connector (opendental-db), not "
+                                 f"{self.connector!r}")
+        if self.ssl is False and self.ssl_ca is not None:
+            raise ValueError("ssl = false and ssl_ca turn TLS off and on: leave out ssl (ssl_ca turns it on)")
         return self
 
 
@@ -306,3 +378,7 @@ class Config(_Section):
     def source_path(self) -> Path:
         assert self.source.path is not None
         return self.resolve(self.source.path)
+
+    def ssl_ca_path(self) -> Path | None:
+        """The database's certificate authority file (relative paths are relative to this file)."""
+        return None if self.source.ssl_ca is None else self.resolve(self.source.ssl_ca)

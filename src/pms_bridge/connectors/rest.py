@@ -18,10 +18,9 @@ ids of tables that delete rows are reconciled bucket by bucket.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from pms_bridge.connectors.api_client import (
@@ -38,7 +37,6 @@ from pms_bridge.connectors.paging import OffsetPaginator, RecordSelector, pagina
 from pms_bridge.connectors.paging import pages as paged
 from pms_bridge.connectors.rest_table import (
     RestTable,
-    as_int,
     cell,
     read_cursor,
     read_cursor_key,
@@ -51,8 +49,7 @@ from pms_bridge.connectors.spec import (
     RestResource,
     RestSpec,
 )
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+from pms_bridge.connectors.sql_tables import reconcile_ids, rows_sql, select_list, since
 
 
 def auth_headers(spec: RestSpec, source: Any, env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -148,11 +145,7 @@ class RestConnector:
     # ------------------------------------------------------------------ paging
 
     def _since(self, cursor: str | None) -> str | None:
-        stamp = read_cursor(cursor)
-        if stamp is None:
-            return None
-        moment = datetime.strptime(stamp, self.rest.time_format) - timedelta(seconds=self.rest.cursor_overlap_seconds)
-        return moment.strftime(self.rest.time_format)
+        return since(cursor, self.rest.time_format, self.rest.cursor_overlap_seconds)
 
     def _get_pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
         paging = self.rest.paging
@@ -283,25 +276,6 @@ class RestConnector:
         name = next((n for n in names if n in query.tables), None)
         return None if name is None else (name, query.tables[name])
 
-    def _select_list(self, db_table: str, table: QueryTable, columns: Iterable[str] | None) -> list[str]:
-        """The primary key, then the mapping's columns: never '*', never a column the route must not read."""
-        if columns is None:
-            raise ValueError(f"query {db_table}: the query route needs the columns to read (never SELECT *)")
-        query: QuerySpec = self.spec.query  # type: ignore[assignment]
-        never = {c.casefold() for c in query.never_columns}
-        selected: list[str] = []
-        for column in [table.pk, *columns]:
-            if not _IDENTIFIER.match(column):
-                raise SourceFileError(f"query {db_table}: {column!r} is not a column name")
-            if column.casefold() in never:
-                raise SourceFileError(
-                    f"query {db_table}: the mapping asks for column {column}, which the query route never reads "
-                    "(image bodies and data the model does not keep, such as SSNs); remove it from the mapping"
-                )
-            if column not in selected:
-                selected.append(column)
-        return selected
-
     def _open_query(self, names: list[str], cursor: str | None, columns: Iterable[str] | None) -> RestTable | None:
         query: QuerySpec = self.spec.query  # type: ignore[assignment]
         found = self._query_table(names)
@@ -309,19 +283,10 @@ class RestConnector:
             return None
         name, table = found
         db_table = table.table or name
-        conditions: list[str] = []
-        since = self._since(cursor) if table.incremental else None
-        if since:
-            conditions.append(f"{table.incremental} > '{since}'")
-        after = read_cursor_key(cursor) if table.incremental_key else None
-        if after is not None:
-            conditions.append(f"{table.pk} > {after}")
-        if table.live:
-            conditions.append(table.live)  # soft-deleted rows are never read
-        sql = f"SELECT {', '.join(self._select_list(db_table, table, columns))} FROM {db_table}"
-        if conditions:
-            sql += " WHERE " + " AND ".join(conditions)
-        sql += f" ORDER BY {table.pk}"
+        selected = select_list("query", db_table, table, columns, query.never_columns)
+        after_stamp = self._since(cursor) if table.incremental else None
+        after_key = read_cursor_key(cursor) if table.incremental_key else None
+        sql = rows_sql(db_table, table, selected, after_stamp, after_key)
         server_now = None
         if table.incremental:  # the server's clock before the read: the next run's starting point
             now = self._query_rows(query, query.now_sql)
@@ -354,39 +319,8 @@ class RestConnector:
             return None
         name, table = self._query_table(names)  # type: ignore[misc]
         query: QuerySpec = self.spec.query  # type: ignore[assignment]
-        gone: set[int] = set()
-        self._reconcile_range(table.table or name, table, query.bucket_size, None, sorted(stored), gone)
-        return gone
-
-    def _reconcile_range(
-        self, db_table: str, table: QueryTable, size: int, span: tuple[int, int] | None, stored: list[int],
-        gone: set[int],
-    ) -> None:
-        query: QuerySpec = self.spec.query  # type: ignore[assignment]
-        pk = table.pk
-        conditions = [f"{pk} >= {span[0]}", f"{pk} < {span[1]}"] if span else []
-        if table.live:
-            conditions.append(table.live)
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        if span is not None and span[1] - span[0] <= query.page_size:  # fits a page: list the ids
-            sql = f"SELECT {pk} FROM {db_table}{where} ORDER BY {pk}"
-            listed = _listed_ids(db_table, pk, span, self._query_pages(query, sql))
-            gone.update(i for i in stored if i not in listed)
-            return
-        sql = (f"SELECT FLOOR({pk}/{size}) AS b, COUNT(*) AS n, SUM({pk}) AS s FROM {db_table}{where} "
-               "GROUP BY b ORDER BY b")
-        theirs = _buckets(db_table, size, span, self._query_pages(query, sql))
-        ours: dict[int, list[int]] = {}
-        for i in stored:
-            ours.setdefault(i // size, []).append(i)
-        for bucket, ids in sorted(ours.items()):
-            if theirs.get(bucket) == (len(ids), sum(ids)):
-                continue
-            if bucket not in theirs:  # the table holds none of them any more
-                gone.update(ids)
-                continue
-            start = bucket * size
-            self._reconcile_range(db_table, table, max(size // 10, 1), (start, start + size), ids, gone)
+        return reconcile_ids("query", table.table or name, table, stored, query.bucket_size, query.page_size,
+                             lambda sql: self._query_pages(query, sql))
 
     def _server_time(self, value: Any) -> str | None:
         """The server's clock in the cursor's format (the query route returns ISO 'T' times)."""
@@ -408,53 +342,6 @@ class RestConnector:
     def _query_pages(self, query: QuerySpec, sql: str) -> Iterator[list[dict[str, Any]]]:
         paginator = OffsetPaginator(query.page_size, self.rest.paging.offset_param, limit_param=None)
         return paged(self._query_fetch(query, sql), paginator, RecordSelector(), f"{query.method} {query.path}")
-
-def _malformed(db_table: str, what: str) -> SourceFileError:
-    return SourceFileError(f"query {db_table}: the id reconciliation answer {what}; nothing was removed on it "
-                           "(the next run checks again)")
-
-
-def _listed_ids(
-    db_table: str, pk: str, span: tuple[int, int], pages: Iterable[list[dict[str, Any]]]
-) -> set[int]:
-    """The ids a page-sized range lists; an id that is garbled or outside the range voids the answer (an id
-    missing from it would read as deleted)."""
-    listed: set[int] = set()
-    for page in pages:
-        for row in page:
-            number = as_int(row.get(pk))
-            if number is None or not span[0] <= number < span[1]:
-                raise _malformed(db_table, f"lists an id that is not a number from {span[0]} to {span[1] - 1}")
-            listed.add(number)
-    return listed
-
-
-def _buckets(
-    db_table: str, size: int, span: tuple[int, int] | None, pages: Iterable[list[dict[str, Any]]]
-) -> dict[int, tuple[int, int]]:
-    """bucket -> (count, id sum) as the table answers; any row that cannot be what was asked voids the answer.
-
-    A bucket missing from the answer reads as all its stored ids deleted, so each row must hold a whole
-    bucket number inside the range asked for, once, a positive count, and an id sum that ids of that bucket
-    can make: a garbled bucket number is caught by its sum.
-    """
-    theirs: dict[int, tuple[int, int]] = {}
-    for page in pages:
-        for row in page:
-            bucket, count, total = as_int(row.get("b")), as_int(row.get("n")), as_int(row.get("s"))
-            if bucket is None or count is None or total is None or count < 1:
-                raise _malformed(db_table, "has a malformed id bucket")
-            low, high = bucket * size, (bucket + 1) * size - 1  # the ids the bucket can hold
-            if span is not None:
-                low, high = max(low, span[0]), min(high, span[1] - 1)
-                if low > high:
-                    raise _malformed(db_table, f"has an id bucket outside the ids {span[0]} to {span[1] - 1} asked for")
-            if bucket in theirs:
-                raise _malformed(db_table, "lists an id bucket twice")
-            if not count * low <= total <= count * high:
-                raise _malformed(db_table, "has an id bucket whose id sum its ids cannot make")
-            theirs[bucket] = (count, total)
-    return theirs
 
 
 __all__ = ["ApiRequestError", "MissingSecret", "RestConnector", "RestTable", "cell", "make_client", "read_cursor"]

@@ -215,9 +215,45 @@ class QuerySpec(_Spec):
     tables: dict[str, QueryTable]
 
 
+class DatabaseSpec(_Spec):
+    """A PMS's own MySQL/MariaDB database, read only (connectors/database.py): its tables as the query
+    route reads them, from one read-only snapshot per run."""
+
+    tables_from: str | None = Field(
+        default=None,
+        description="A connector (shipped name, or a .toml path relative to this file) whose [query] tables and "
+        "never_columns this route reads: one list of tables for both routes. Else give 'tables' here.",
+    )
+    tables: dict[str, QueryTable] = Field(default_factory=dict)
+    never_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns no statement may select, beside those of 'tables_from' (image bodies, SSNs).",
+    )
+    time_format: str = Field(default="%Y-%m-%d %H:%M:%S", description="How the server writes its clock.")
+    cursor_overlap_seconds: int = Field(
+        default=300, ge=0, description="A run reads rows changed since the last run's snapshot less this: rows "
+        "written in a transaction that committed after that snapshot began are read too.")
+    bucket_size: int = Field(default=1000, ge=10, description="Ids per bucket when stored ids are reconciled.")
+    list_ids_at: int = Field(
+        default=1000, ge=1, description="A differing range of at most this many ids has its ids listed.")
+    connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the server to answer "
+                                   "the connection (then the run ends as unreachable, exit code 3).")
+    read_timeout: float = Field(default=600.0, gt=0, description="Seconds to wait for one answer of the server.")
+    write_timeout: int = Field(
+        default=600, ge=1, description="Seconds the server waits for pms-bridge to take the next rows of a "
+        "streamed answer (MySQL's net_write_timeout, for this connection only) while it stores the last ones.")
+
+    @model_validator(mode="after")
+    def _one_table_list(self) -> DatabaseSpec:
+        if (self.tables_from is None) == (not self.tables):
+            raise ValueError("give either 'tables_from' (a connector whose [query] tables this route reads) or "
+                             "'tables', not both and not neither")
+        return self
+
+
 class ConnectorSpec(_Spec):
     name: str
-    kind: Literal["files", "rest"]
+    kind: Literal["files", "rest", "database"]
     description: str = ""
     default_mapping: str
     extensions: list[str] = Field(default_factory=lambda: [".csv"])
@@ -226,6 +262,14 @@ class ConnectorSpec(_Spec):
     batch_rows: int = Field(default=5000, ge=1, le=100_000)
     rest: RestSpec | None = None
     query: QuerySpec | None = None
+    database: DatabaseSpec | None = None
+
+    @model_validator(mode="after")
+    def _database_section(self) -> ConnectorSpec:
+        if (self.kind == "database") != (self.database is not None):
+            raise ValueError("kind = 'database' goes with a [database] section, and a [database] section with "
+                             "kind = 'database'")
+        return self
 
 
 def load_connector_spec(name: str | Path) -> ConnectorSpec:
@@ -244,6 +288,22 @@ def load_connector_spec(name: str | Path) -> ConnectorSpec:
     with path.open("rb") as fh:
         raw = tomllib.load(fh)
     try:
-        return ConnectorSpec.model_validate(raw)
+        spec = ConnectorSpec.model_validate(raw)
     except ValidationError as exc:
         raise ConnectorSpecError(format_validation_errors(f"connector {path}", exc, model=ConnectorSpec)) from None
+    return _with_shared_tables(spec, path)
+
+
+def _with_shared_tables(spec: ConnectorSpec, path: Path) -> ConnectorSpec:
+    """A database route whose tables come from another connector's query route, with them filled in."""
+    database = spec.database
+    if database is None or database.tables_from is None:
+        return spec
+    source = database.tables_from
+    other = load_connector_spec(path.parent / source if source.endswith(".toml") else source)
+    if other.query is None:
+        raise ConnectorSpecError(f"connector {path}: database.tables_from names {source!r}, which has no [query] "
+                                 "tables to share")
+    never = list(dict.fromkeys([*other.query.never_columns, *database.never_columns]))
+    shared = database.model_copy(update={"tables": dict(other.query.tables), "never_columns": never})
+    return spec.model_copy(update={"database": shared})

@@ -32,6 +32,9 @@ LookupTables = dict[str, dict[str, dict[str, str]]]
 RAW_MODE_SAMPLE = 50
 
 
+EXPORT_ALL_COLUMNS = "Export the table with all its columns (SELECT * ...)."
+
+
 class UnmappedLabels:
     """Practice labels a run could not place: config key -> label -> rows that held it.
 
@@ -190,14 +193,17 @@ class CompiledResource:
                 needed.setdefault(column, field)
         return needed
 
-    def bind(self, header: Sequence[str], source: str, lookups: LookupTables) -> BoundResource:
+    def bind(self, header: Sequence[str], source: str, lookups: LookupTables,
+             missing_hint: str | None = None) -> BoundResource:
+        """The resource bound to a header. ``missing_hint``: what to do about a missing column, as the source
+        can be fixed (default: export the table with all its columns)."""
         positions = {name.strip(): i for i, name in enumerate(header)}
         missing = {c: f for c, f in self.required_columns().items() if c not in positions}
         if missing:
             cols = ", ".join(f"{c} (for {f})" for c, f in sorted(missing.items()))
             raise FileLevelError(
                 f"{source}: missing column(s) {cols}; the {self.mapping.name!r} mapping needs them. "
-                "Export the table with all its columns (SELECT * ...)."
+                f"{missing_hint or EXPORT_ALL_COLUMNS}"
             )
         unmapped = UnmappedLabels()
         ctx = _Context(self.mapping, positions, lookups, frozenset(self.mapping.settings.null_values), unmapped)

@@ -98,6 +98,9 @@ class SyncReport:
     checks: CheckReport | None = None
     tasks: TaskReport | None = None
     requests: int = 0  # API requests made (every attempt)
+    # About the whole run, said once (a database account that could write): they need a person's look but do
+    # not make the run partial.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def quarantined(self) -> int:
@@ -152,6 +155,7 @@ class SyncReport:
             "quarantined": self.quarantined,
             "unmapped_labels": self.unmapped_labels,
             "requests": self.requests,
+            "warnings": list(self.warnings),
             "findings": self.checks.counts() if self.checks else None,
             "rules_skipped": self.checks.skipped if self.checks else {},
             "tasks": (

@@ -8,6 +8,7 @@ from typing import Any
 from pms_bridge.config import Config, ConfigError
 from pms_bridge.connectors import ConnectorSpec, FileConnector, load_connector_spec
 from pms_bridge.connectors.api_client import ApiClient
+from pms_bridge.connectors.database import connect as connect_database
 from pms_bridge.connectors.rest import RestConnector, make_client
 from pms_bridge.mapping import load_mapping
 from pms_bridge.pipeline.as_of import parse_as_of, refuse_backdating  # noqa: F401 - parse_as_of is re-exported
@@ -44,6 +45,11 @@ def _connector(config: Config, spec: ConnectorSpec, http: dict[str, Any]) -> tup
         if config.source.path is None:
             raise ConfigError(f"source.path: connector {spec.name!r} reads files: give the folder that holds them")
         return FileConnector(spec, config.source_path()), None
+    if spec.kind == "database":
+        if config.source.url is None:
+            raise ConfigError(f"source.url: connector {spec.name!r} reads a database: give its address, e.g. "
+                              "mysql://pmsb_reader@od-server:3306/opendental")
+        return connect_database(spec, config.source, ca=config.ssl_ca_path()), None
     assert spec.rest is not None
     client = make_client(spec, config.source, **http)
     route = config.source.read_route or "resources"
@@ -72,6 +78,7 @@ def run_sync(
     mapping = load_mapping(_mapping_name(config, spec), config.mapping, relative_to=config.base_dir)
     store = Store.open(config.store_url(), config.practice.practice())
     client: ApiClient | None = None
+    connector: Connector | None = None
     try:
         with store.hold(command):
             if as_of is not None and not backdate:
@@ -92,6 +99,8 @@ def run_sync(
                     needs=practice_horizons(config),
                 )
                 report.as_of = as_of
+                report.warnings.extend(getattr(connector, "warnings", ()))  # the source's, said once
+                _close(connector)  # a database's read-only transaction ends with the sync, not the run
                 checkpoint()
                 if check:
                     report.checks = check_store(config, store, as_of or now_at_practice(config),
@@ -112,7 +121,15 @@ def run_sync(
     finally:
         if client is not None:
             client.close()
+        _close(connector)
         store.close()
+
+
+def _close(connector: Connector | None) -> None:
+    """End a connector's session with the source (a database connection and its read-only transaction)."""
+    close = getattr(connector, "close", None)
+    if close is not None:
+        close()
 
 
 def _stoppable(progress: Progress | None) -> Progress:

@@ -197,7 +197,7 @@ def _load_resource(
     header = table.header()
     if not header:
         return IdSet()  # an API resource with no (changed) rows
-    bound = compiled.bind(header, table.source, lookups)
+    bound = compiled.bind(header, table.source, lookups, getattr(table, "missing_column_hint", None))
     entity = compiled.spec.entity
     seen = IdSet()  # ids stored (or kept unchanged) from this file
     present: set[str] = set()  # ids of rows not stored that the file holds (quarantined ones)
