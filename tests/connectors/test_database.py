@@ -317,8 +317,11 @@ def test_reconcile_finds_deleted_and_soft_deleted_rows_inside_the_snapshot(offic
     try:
         sent = statements(connector)
         assert connector.reconcile(["patplan"], set(range(1, 2501))) == {1500, 2300}
-        assert len(sent) == 1 + 2  # the buckets, then the ids of the two buckets that differ
-        assert sent[1] == "SELECT PatPlanNum FROM patplan WHERE PatPlanNum >= 1000 AND PatPlanNum < 2000 " \
+        # the buckets; in each of the two that differ its ten sub-buckets, then the ids of the one that differs
+        assert len(sent) == 1 + 2 * 2
+        assert sent[1] == ("SELECT FLOOR(PatPlanNum/100) AS b, COUNT(*) AS n, SUM(PatPlanNum) AS s FROM patplan "
+                           "WHERE PatPlanNum >= 1000 AND PatPlanNum < 2000 GROUP BY b ORDER BY b")
+        assert sent[2] == "SELECT PatPlanNum FROM patplan WHERE PatPlanNum >= 1500 AND PatPlanNum < 1600 " \
                           "ORDER BY PatPlanNum"
         assert connector.reconcile(["sheet"], set(range(1, 11))) == {4, 9}
         assert connector.reconcile(["patient"], {1}) is None  # a table that declares no deletions
@@ -337,10 +340,11 @@ def test_rows_added_after_the_read_cost_the_reconciliation_nothing(office: Offic
         try:
             sent = statements(connector)
             assert connector.reconcile(["patplan"], set(range(1, 2501))) == {1500}
-            assert len(sent) == 1 + 1, sent  # the buckets, the ids of 1000-1999: none of 2000-2999 though it grew
-            assert sent[1].endswith("PatPlanNum >= 1000 AND PatPlanNum < 2000 AND PatPlanNum <= 2500 ORDER BY "
+            # the buckets, the sub-buckets of 1000-1999, the ids of 1500-1599: none of 2000-2999 though it grew
+            assert len(sent) == 1 + 2, sent
+            assert sent[2].endswith("PatPlanNum >= 1500 AND PatPlanNum < 1600 AND PatPlanNum <= 2500 ORDER BY "
                                     "PatPlanNum")
-            assert connector.reconcile(["patplan"], set(range(1, 2501)) - {1500}) == set() and len(sent) == 3
+            assert connector.reconcile(["patplan"], set(range(1, 2501)) - {1500}) == set() and len(sent) == 4
         finally:
             connector.close()
     finally:
