@@ -38,6 +38,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -124,9 +126,11 @@ print(json.dumps([seconds, usage.ru_utime + usage.ru_stime, peak, child.returnco
 """
 
 
-def run_child(config: Path, as_of: datetime, log: Path) -> RunResult:
-    """`pms-bridge run` in a child process: wall time, CPU time and the peak RSS of that run alone."""
-    command = [*_pms_bridge(), "run", "--config", str(config), "--as-of", as_of.strftime("%Y-%m-%dT%H:%M")]
+def run_child(config: Path, as_of: datetime, log: Path, options: Sequence[str] = ()) -> RunResult:
+    """`pms-bridge run` in a child process: wall time, CPU time and the peak RSS of that run alone.
+    ``options``: more of the command's options (--backdate)."""
+    command = [*_pms_bridge(), "run", "--config", str(config), "--as-of", as_of.strftime("%Y-%m-%dT%H:%M"),
+               *options]
     done = subprocess.run([sys.executable, "-c", _LAUNCHER, str(log), *command], cwd=config.parent,
                           capture_output=True, text=True, check=True)
     seconds, cpu, peak, code = json.loads(done.stdout)
@@ -134,6 +138,18 @@ def run_child(config: Path, as_of: datetime, log: Path) -> RunResult:
         tail = log.read_text(errors="replace")[-3000:]
         sys.exit(f"pms-bridge run failed (exit {code}): {' '.join(command)}\n{tail}")
     return RunResult(seconds, cpu, peak, code)
+
+
+def run_summaries(config: Path, last: int = 1) -> list[dict]:
+    """The summaries of the config's ``last`` runs, the latest first (`pms-bridge runs --json`): rows read per
+    table, snapshot counts, findings."""
+    done = subprocess.run([*_pms_bridge(), "runs", "--config", str(config), "--json", "--limit", str(last)],
+                          cwd=config.parent, capture_output=True, text=True, check=True)
+    return [run["summary"] for run in json.loads(done.stdout)]
+
+
+def rows_read(summary: dict) -> int:
+    return sum(resource.get("rows_read", 0) for resource in summary.get("resources", []))
 
 
 def startup_seconds() -> float:
@@ -161,11 +177,18 @@ def exports(data_dir: Path, patients: int, history_years: int = 3) -> Path:
 
 
 def write_config(run_dir: Path, source: Path, store_url: str | None = None) -> Path:
+    return practice_config(run_dir, f'connector = "csv"\nmapping = "opendental"\npath = "{source.as_posix()}"\n',
+                           store_url)
+
+
+def practice_config(run_dir: Path, source_settings: str, store_url: str | None = None) -> Path:
+    """The benchmark practice's config with these [source] settings (TOML lines), into a SQLite store in the run
+    folder or ``store_url``."""
     store = f'url = "{store_url}"' if store_url else 'path = "state/store.sqlite"'
     config = run_dir / "practice.toml"
     config.write_text(
         f'[practice]\nname = "Bench"\ntimezone = "America/Chicago"\n'
-        f'[source]\nconnector = "csv"\nmapping = "opendental"\npath = "{source.as_posix()}"\n'
+        f"[source]\n{source_settings}"
         f"[store]\n{store}\n"
     )
     return config
@@ -451,8 +474,8 @@ def machine(postgres_url: str | None, startup: float) -> str:
             + f"; `pms-bridge --version` takes {startup:.2f} s (start-up, in every run's time)")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_practice_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say which practices are measured and where (shared with database_route.py)."""
     parser.add_argument("--scales", default="1,10", help="multiples of --base-patients, e.g. 1,10 (default)")
     parser.add_argument("--base-patients", type=int, default=3300, help="patients at 1x (default 3300)")
     parser.add_argument("--work-dir", type=Path, help="keep generated exports (and --keep-runs) here; "
@@ -463,24 +486,35 @@ def main() -> None:
     parser.add_argument("--change-fraction", type=float, default=0.01, help="rows changed for the next night")
     parser.add_argument("--seed", type=int, default=14, help="seed of the next night's changes")
     parser.add_argument("--floor-repeats", type=int, default=3, help="the floor is the best of this many reads")
-    parser.add_argument("--postgres-url", default=os.environ.get("PMS_BRIDGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-    parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--history", action="store_true", help="also peak RSS with 3 vs 6 years of history")
-    args = parser.parse_args()
-    scales = [int(s) for s in args.scales.split(",")]
 
+
+@contextmanager
+def work_folders(args: argparse.Namespace) -> Iterator[tuple[Path, Path]]:
+    """(the work folder, the folder of generated exports); without --work-dir a temporary folder, removed after."""
     temporary = None
     if args.work_dir is None:
         temporary = tempfile.TemporaryDirectory(prefix="pmsb-bench-")
         args.work_dir = Path(temporary.name)
     work = args.work_dir.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    data_dir = (args.data_dir or work / "data").resolve()
     try:
-        results = [measure(scale, args, work, data_dir) for scale in scales]
+        yield work, (args.data_dir or work / "data").resolve()
     finally:
         if temporary is not None:
             temporary.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_practice_arguments(parser)
+    parser.add_argument("--postgres-url", default=os.environ.get("PMS_BRIDGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--history", action="store_true", help="also peak RSS with 3 vs 6 years of history")
+    args = parser.parse_args()
+    scales = [int(s) for s in args.scales.split(",")]
+
+    with work_folders(args) as (work, data_dir):
+        results = [measure(scale, args, work, data_dir) for scale in scales]
     print()
     print(markdown(results))
     print()
