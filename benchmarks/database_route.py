@@ -92,22 +92,22 @@ def mariadb_database(url: str) -> tuple[str, str] | str:
     server = make_url(url)
     name = f"pmsb_bench_{int(time.time())}_{uuid.uuid4().hex[:8]}"
     try:
-        conn = connect(url, database=None, autocommit=True)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        finally:
-            conn.close()
+        _on_server(url, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     except Exception as exc:  # noqa: BLE001 - any failure: no database figures, said why
         return f"no MariaDB/MySQL at {server.render_as_string(hide_password=True)} ({type(exc).__name__})"
     return server.set(database=name).render_as_string(hide_password=False), name
 
 
 def drop_mariadb_database(url: str, name: str) -> None:
+    _on_server(url, f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def _on_server(url: str, sql: str) -> None:
+    """One statement as the administrator, outside any database."""
     conn = connect(url, database=None, autocommit=True)
     try:
         with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cur.execute(sql)
     finally:
         conn.close()
 

@@ -26,7 +26,7 @@ import json
 import re
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
@@ -461,7 +461,7 @@ class DatabaseConnector:
         found = self._table(names)
         return found is not None and found[1].deletes is not None
 
-    def reconcile(self, names: list[str], stored: set[int]) -> set[int] | None:
+    def reconcile(self, names: list[str], stored: Collection[int]) -> set[int] | None:
         """Which of the ``stored`` ids the table no longer holds (deleted, or soft-deleted: not 'live'), as of
         the run's snapshot. None: the table declares no deletions."""
         if not self.reconciles(names):

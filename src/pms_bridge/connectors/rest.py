@@ -18,7 +18,7 @@ ids of tables that delete rows are reconciled bucket by bucket.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -308,7 +308,7 @@ class RestConnector:
         found = self._query_table(names) if self.route == "query" else None
         return found is not None and found[1].deletes is not None
 
-    def reconcile(self, names: list[str], stored: set[int]) -> set[int] | None:
+    def reconcile(self, names: list[str], stored: Collection[int]) -> set[int] | None:
         """Which of the ``stored`` ids the table no longer holds (deleted, or soft-deleted: not 'live').
 
         Counts and id sums per bucket of ids first; a bucket that differs from the stored ids is split

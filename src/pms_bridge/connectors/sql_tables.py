@@ -11,7 +11,9 @@ ids, ids listed only where a bucket differs. Each route sends the SQL its own wa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,7 +100,8 @@ def reconcile_ids(
     night and cost statements down to an id list.
     """
     gone: set[int] = set()
-    ids = sorted(stored)
+    # 8 bytes an id, in order: a long history of ids costs little memory (a sorted array is taken as it is)
+    ids = stored if isinstance(stored, array) and stored.typecode == "q" else array("q", sorted(stored))
     highest = ids[-1] if ids and up_to_stored else None
     _reconcile_range(route, db_table, table, bucket_size, list_at, None, ids, highest, gone, rows)
     return gone
@@ -106,7 +109,7 @@ def reconcile_ids(
 
 def _reconcile_range(
     route: str, db_table: str, table: QueryTable, size: int, list_at: int, span: tuple[int, int] | None,
-    stored: list[int], highest: int | None, gone: set[int], rows: Rows,
+    stored: array[int], highest: int | None, gone: set[int], rows: Rows,
 ) -> None:
     pk = table.pk
     conditions = [f"{pk} >= {span[0]}", f"{pk} < {span[1]}"] if span else []
@@ -123,10 +126,7 @@ def _reconcile_range(
     sql = (f"SELECT FLOOR({pk}/{size}) AS b, COUNT(*) AS n, SUM({pk}) AS s FROM {db_table}{where} "
            "GROUP BY b ORDER BY b")
     theirs = _buckets(f"{route} {db_table}", size, span, rows(sql))
-    ours: dict[int, list[int]] = {}
-    for i in stored:
-        ours.setdefault(i // size, []).append(i)
-    for bucket, ids in sorted(ours.items()):
+    for bucket, ids in _by_bucket(stored, size):
         if theirs.get(bucket) == (len(ids), sum(ids)):
             continue
         if bucket not in theirs:  # the table holds none of them any more
@@ -135,6 +135,16 @@ def _reconcile_range(
         start = bucket * size
         _reconcile_range(route, db_table, table, max(size // 10, 1), list_at, (start, start + size), ids, highest,
                          gone, rows)
+
+
+def _by_bucket(stored: array[int], size: int) -> Iterator[tuple[int, array[int]]]:
+    """(bucket, its ids) of sorted ids: each bucket's run found by bisection, no per-id work in Python."""
+    start = 0
+    while start < len(stored):
+        bucket = stored[start] // size
+        end = bisect_left(stored, (bucket + 1) * size, start)
+        yield bucket, stored[start:end]
+        start = end
 
 
 def _malformed(where: str, what: str) -> SourceFileError:

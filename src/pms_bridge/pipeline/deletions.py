@@ -9,6 +9,8 @@ export is refused: the run warns and is partial.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -179,14 +181,38 @@ def _reconcile(
     if ids.prefix is None:
         log.warning("resource.reconcile_skipped", resource=entry.resource, reason="ids of several kinds")
         return
-    stored = {number: sid for sid in ids.of(store.stored_ids(ids.entity)) if (number := ids.number(sid)) is not None}
-    numbers = connector.reconcile(names, set(stored)) or set()  # type: ignore[attr-defined]
-    gone = {stored[n] for n in numbers if n in stored}
-    _remove_unless_suspicious(store, ids, gone, len(stored), max_fraction, entry, "reconciled ids", (
-        f"the PMS's {entry.resource} table lacks {len(gone):,} of the {len(stored):,} stored rows; kept them, "
+    numbers, odd = _stored_numbers(store, ids)
+    found = connector.reconcile(names, numbers) or set()  # type: ignore[attr-defined]
+    prefix = ids.prefix or ""
+    gone = {odd.get(n, f"{prefix}{n}") for n in found if n in odd or _holds(numbers, n)}
+    stored = len(numbers)
+    _remove_unless_suspicious(store, ids, gone, stored, max_fraction, entry, "reconciled ids", (
+        f"the PMS's {entry.resource} table lacks {len(gone):,} of the {stored:,} stored rows; kept them, "
         "since so many deletions at once look like a wrong answer. If they really were deleted, raise "
         "[source] max_removal_fraction for one run."
     ))
+
+
+def _stored_numbers(store: Store, ids: _Ids) -> tuple[array[int], dict[int, str]]:
+    """The PMS's keys of the resource's stored rows, sorted, 8 bytes each (stored ids stream by: a long history
+    is never held as text), and the stored id of each key whose id is not simply prefix + key ("007")."""
+    numbers = array("q")
+    odd: dict[int, str] = {}
+    prefix = ids.prefix or ""
+    for batch in store.each_stored_id(ids.entity):
+        for sid in batch if ids.sole else ids.of(batch):
+            number = ids.number(sid)
+            if number is None:
+                continue
+            numbers.append(number)
+            if sid != f"{prefix}{number}":
+                odd[number] = sid
+    return array("q", sorted(numbers)), odd
+
+
+def _holds(numbers: array[int], number: int) -> bool:
+    at = bisect_left(numbers, number)
+    return at < len(numbers) and numbers[at] == number
 
 
 def _remove_listed_deletions(
