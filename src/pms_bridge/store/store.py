@@ -223,9 +223,6 @@ class Store(LedgerTables):
             if ids:
                 yield ids
 
-    def stored_ids(self, entity: str) -> set[str]:
-        return {source_id for ids in self.each_stored_id(entity) for source_id in ids}
-
     def stored_among(self, entity: str, source_ids: Iterable[str]) -> set[str]:
         """Those of ``source_ids`` the snapshot holds."""
         table = schema.SNAPSHOT_TABLES[entity]
