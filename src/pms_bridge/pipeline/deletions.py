@@ -1,7 +1,7 @@
 """Rows the PMS deleted leave the snapshot, on the evidence each route has.
 
 A full export or full list (stored rows it lacks), per-patient lists (a fetched patient's stored
-rows the answer lacks), a deletion list, ids reconciled with the table (query route), the upcoming
+rows the answer lacks), a deletion list, ids reconciled with the table (query and database routes), the upcoming
 window re-listed. A read that failed is never evidence, nor is a table with quarantined rows or a file
 cut short (a row that could not be read looks absent), and a removal so large it looks like a cut
 export is refused: the run warns and is partial.
@@ -174,7 +174,7 @@ def _doubtful(entry: ResourceReport, gone: set[str], source: str) -> bool:
 def _reconcile(
     connector: Connector, names: list[str], store: Store, ids: _Ids, max_fraction: float, entry: ResourceReport
 ) -> None:
-    """Query route: stored ids the table no longer holds (deleted, or soft-deleted) leave the snapshot."""
+    """Query and database routes: stored ids the table no longer holds (deleted, or soft-deleted) leave the snapshot."""
     reconciles = getattr(connector, "reconciles", None)
     if reconciles is None or not reconciles(names):
         return

@@ -57,8 +57,8 @@ Progress = Callable[[str, int, float | None], None]
 # (Open Dental keeps images in document.RawBase64).
 MAX_CELL_CHARS = 1_000_000
 MAX_ID_CHARS = 64  # the model's (and the store's) longest id
-# A chunk this long comes from a whole table (an export, a first read): the entity's stored hashes are
-# then read in one scan, not looked up by id chunk after chunk (a few rows changed: by id).
+# A chunk this long of a whole table (a full export or list): the entity's stored hashes are then read in
+# one scan, not looked up by id chunk after chunk (rows changed since the last read: always by id).
 FULL_CHUNK = 5000
 
 
@@ -188,8 +188,10 @@ def _load_resource(
     run_id: int,
     entry: ResourceReport,
     progress: Progress | None,
+    whole: bool = False,
 ) -> IdSet:
-    """Load one file; returns the ids it holds (stored or quarantined).
+    """Load one file; returns the ids it holds (stored or quarantined). ``whole``: the file is the whole table
+    (a full export or list), not the rows changed since the last read.
 
     A row whose source hash is the one stored with its record is unchanged since it was last mapped: it
     is counted and kept, not mapped, validated or written again (mapping.fingerprint says why that is safe).
@@ -220,7 +222,7 @@ def _load_resource(
         bad: list[QuarantinedRow] = []
         candidates = check.sound_rows(chunk, bad, present, entry)
         ids = [source_id for source_id, _, _, _ in candidates]
-        if every_hash is None and len(chunk) >= FULL_CHUNK:  # a whole table: its hashes in one read
+        if every_hash is None and whole and len(chunk) >= FULL_CHUNK:  # a whole table: its hashes in one read
             every_hash = store.source_hashes(entity)
         stored = every_hash if every_hash is not None else store.source_hashes(entity, ids)
         if len(set(ids)) == len(ids) and seen.isdisjoint(ids):  # no duplicate: the unchanged rows in one go
@@ -491,7 +493,8 @@ def sync(
                     report.resources.remove(entry)  # not on this read route: nothing missing
                 continue
             entry.source = table.source
-            present = _load_resource(table, compiled, lookups, store, run_id, entry, progress)
+            present = _load_resource(table, compiled, lookups, store, run_id, entry, progress,
+                                     whole=full_exports or getattr(table, "complete", False))
         except ApiVersionTooOld as exc:  # this office cannot serve it: said once, not a partial run
             entry.unavailable = str(exc)
             log.warning("resource.unavailable", resource=name, source=entry.source)
