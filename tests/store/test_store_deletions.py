@@ -59,3 +59,21 @@ def test_deleted_patients_need_no_details(store: Store) -> None:
     )], run_id=1)
     assert store.patients_needing_detail(date(2026, 3, 2), date(2026, 3, 16), date(2025, 12, 1), date(2025, 3, 1)) \
         == {"1"}
+
+
+def test_id_lists_longer_than_one_in_batch_are_asked_for_whole(store: Store) -> None:
+    """Lookups and removals by id span several IN batches: no id at a batch's edge is dropped."""
+    count = schema.IN_BATCH * 2 + 3
+    store.upsert_records("patient", [_patient(str(n), None) for n in range(count)], run_id=1)
+    asked = [str(n) for n in range(count + 5)]  # five ids nobody stored
+    assert store.stored_among("patient", asked) == {str(n) for n in range(count)}
+    assert set(store.source_hashes("patient", sorted(asked))) == {str(n) for n in range(count)}
+    assert store.remove("patient", asked) == count
+    assert store.count("patient") == 0
+
+
+def test_in_batches_cover_every_value_once() -> None:
+    values = list(range(11))
+    assert [list(b) for b in schema.in_batches(values, 4)] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]]
+    assert list(schema.in_batches([], 4)) == []
+    assert [list(b) for b in schema.in_batches(values, 11)] == [values]

@@ -20,9 +20,6 @@ if TYPE_CHECKING:
     from pms_bridge.model import Practice
 
 
-# Keys per IN (...) list: well under every driver's limit on bound parameters.
-_KEY_BATCH = 2000
-
 
 class LedgerTables:
     """Task ledger and push log storage for one practice."""
@@ -58,9 +55,8 @@ class LedgerTables:
         with self.engine.connect() as conn:
             open_tasks = conn.execute(select(t).where(t.c.practice == p, t.c.status == "open"))
             rows = {r.key: dict(r._mapping) for r in open_tasks}
-            for start in range(0, len(wanted), _KEY_BATCH):
-                query = select(t).where(t.c.practice == p, t.c.status != "open",
-                                        t.c.key.in_(wanted[start : start + _KEY_BATCH]))
+            for batch in schema.in_batches(wanted):
+                query = select(t).where(t.c.practice == p, t.c.status != "open", t.c.key.in_(batch))
                 rows.update((r.key, dict(r._mapping)) for r in conn.execute(query))
         return sorted(rows.values(), key=lambda row: (row["due"], row["key"]))
 

@@ -7,10 +7,11 @@ one database can hold many practices.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -31,6 +32,18 @@ from sqlalchemy import (
 
 from pms_bridge.model import ENTITY_TYPES, Record
 from pms_bridge.model.types import base_type
+
+_T = TypeVar("_T")
+
+# Values per IN (...) list or per batch of a statement: well under every driver's limit on bound
+# parameters (SQLite's is 32,766).
+IN_BATCH = 5000
+
+
+def in_batches(values: Sequence[_T], size: int = IN_BATCH) -> Iterator[Sequence[_T]]:
+    """``values`` in consecutive slices of at most ``size``, for IN lists and batched statements."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 # The schema this pms-bridge writes; store/migrations.py has one step per version.
 # 1: the first release; 2: appointments.start may be NULL (planned appointments), clinics, code times;

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -62,10 +62,6 @@ def row_hash(values: dict[str, Any]) -> str:
     return hashlib.sha1(repr(tuple(values.values())).encode(), usedforsecurity=False).hexdigest()
 
 
-# Ids per IN (...) list: well under every driver's limit on parameters (SQLite's is 32,766).
-_IN_BATCH = 5000
-
-
 @cache
 def enum_types(entity: str) -> dict[str, type[Enum]]:
     """The entity's fields whose values are Enum members (code values), with their Enum."""
@@ -76,6 +72,36 @@ def enum_types(entity: str) -> dict[str, type[Enum]]:
 
 def _enum_fields(entity: str) -> frozenset[str]:
     return frozenset(enum_types(entity))
+
+
+def record_maker(entity: str) -> Callable[[Iterable[tuple[str, Any]]], Record]:
+    """Row (field name, value pairs) -> model object, without validating it again (the store only holds rows
+    that passed validation on the way in); code values get their Enum type back."""
+    model = ENTITIES[entity]
+    enums = list(enum_types(entity).items())
+    # Rows with the same fields set share one (equal) set of their names: the records are frozen, and a set
+    # per record would be a third of its memory.
+    shared: dict[tuple[str, ...], set[str]] = {}
+    # Ids and codes many records repeat (a patient's, a provider's, a procedure code) are kept once.
+    repeated = [name for name in model.model_fields if name.endswith("_id") and name != "source_id"]
+    repeated += [name for name in ("code", "clinic") if name in model.model_fields]
+    strings: dict[str, str] = {}
+
+    def make(row: Iterable[tuple[str, Any]]) -> Record:
+        values = {k: v for k, v in row if v is not None}
+        for name in repeated:
+            if name in values:
+                values[name] = strings.setdefault(values[name], values[name])
+        for name, enum in enums:
+            if name in values:
+                values[name] = enum(values[name])
+        names = tuple(values)
+        fields_set = shared.get(names)
+        if fields_set is None:
+            fields_set = shared[names] = set(names)
+        return model.model_construct(fields_set, **values)
+
+    return make
 
 
 def _now() -> datetime:
@@ -208,8 +234,8 @@ class Store(LedgerTables):
     def _hash_rows(self, conn: Any, table: Table, source_ids: Sequence[str],
                    columns: str = "source_id, source_hash, row_hash") -> Iterator[Any]:
         """``columns`` of the stored rows among ``source_ids``, asked for in batches of ids."""
-        for start in range(0, len(source_ids), _IN_BATCH):
-            yield from self._bulk.hashes(conn, table, self.practice.key, source_ids[start : start + _IN_BATCH], columns)
+        for batch in schema.in_batches(source_ids):
+            yield from self._bulk.hashes(conn, table, self.practice.key, batch, columns)
 
     def each_stored_id(self, entity: str, batch: int = 10_000) -> Iterator[list[str]]:
         """The entity's stored ids, a list of ``batch`` at a time (a long history is never held at once)."""
@@ -235,11 +261,9 @@ class Store(LedgerTables):
         ids = sorted(source_ids)
         removed = 0
         with self.engine.begin() as conn:
-            for start in range(0, len(ids), 1000):
+            for batch in schema.in_batches(ids):
                 result = conn.execute(
-                    table.delete().where(
-                        table.c.practice == self.practice.key, table.c.source_id.in_(ids[start : start + 1000])
-                    )
+                    table.delete().where(table.c.practice == self.practice.key, table.c.source_id.in_(batch))
                 )
                 removed += result.rowcount
         return removed
@@ -250,9 +274,9 @@ class Store(LedgerTables):
         wanted = sorted(set(patient_ids))
         found: set[str] = set()
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 1000):
+            for batch in schema.in_batches(wanted):
                 found |= set(conn.scalars(select(table.c.source_id).where(
-                    table.c.practice == self.practice.key, table.c.patient_id.in_(wanted[start : start + 1000])
+                    table.c.practice == self.practice.key, table.c.patient_id.in_(batch)
                 )))
         return found
 
@@ -344,17 +368,11 @@ class Store(LedgerTables):
             return [dict(r._mapping) for r in result]
 
     def records(self, entity: str) -> Iterator[Record]:
-        """Stored records rebuilt as model objects, without validating them again: the store only
-        holds rows that passed validation on the way in. Code values get their enum type back."""
-        model = ENTITIES[entity]
-        fields = set(model.model_fields)
-        enums = enum_types(entity)
+        """Every stored record of the entity rebuilt as a model object (see record_maker)."""
+        names = list(ENTITIES[entity].model_fields)
+        make = record_maker(entity)
         for row in self.rows(entity):
-            values = {k: v for k, v in row.items() if k in fields and v is not None}
-            for name, enum in enums.items():
-                if name in values:
-                    values[name] = enum(values[name])
-            yield model.model_construct(**values)
+            yield make((name, row[name]) for name in names)
 
     def data_as_of(self) -> datetime | None:
         """The newest change time the PMS reported for any stored record.
@@ -383,8 +401,8 @@ class Store(LedgerTables):
             for key, values in rows.items()
         ]
         with self.engine.begin() as conn:
-            for start in range(0, len(data), 2000):
-                self._upsert(schema.reference_rows, data[start : start + 2000], ["practice", "lookup", "key"], conn)
+            for batch in schema.in_batches(data, 2000):  # four parameters a row
+                self._upsert(schema.reference_rows, list(batch), ["practice", "lookup", "key"], conn)
 
     def load_references(self, lookups: Iterable[str]) -> dict[str, dict[str, dict[str, str]]]:
         wanted = list(lookups)

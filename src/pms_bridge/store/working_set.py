@@ -8,7 +8,7 @@ the practice ever stored. Rows become the same model objects :meth:`Store.record
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -18,10 +18,7 @@ from sqlalchemy import ColumnElement, func, select
 from pms_bridge.model import ENTITIES, Record
 from pms_bridge.model.enums import AppointmentStatus, ReferralDirection
 from pms_bridge.store import schema
-from pms_bridge.store.store import Store, enum_types
-
-# Ids per IN (...) list: well under every driver's limit on bound parameters.
-BATCH = 2000
+from pms_bridge.store.store import Store, record_maker
 
 # Small tables every rule may read whole (providers, codes, providers' own code times).
 PRACTICE_WIDE = ("provider", "procedure_code", "provider_code_time")
@@ -231,8 +228,8 @@ def records_where(
     names = list(ENTITIES[entity].model_fields)
     make = record_maker(entity)
     with store.engine.connect() as conn:
-        for start in range(0, len(wanted), BATCH):
-            where: ColumnElement[bool] = table.c[column].in_(wanted[start : start + BATCH])
+        for batch in schema.in_batches(wanted):
+            where: ColumnElement[bool] = table.c[column].in_(batch)
             if only is not None:
                 where = where & only
             where = (table.c.practice == store.practice.key) & where
@@ -245,36 +242,6 @@ def records_where(
                 query = query.order_by(ranked.c.source_id)
             for row in conn.execute(query):
                 yield make(zip(names, row, strict=True))
-
-
-def record_maker(entity: str) -> Callable[[Iterable[tuple[str, Any]]], Record]:
-    """Row (field name, value pairs) -> model object, as :meth:`Store.records` rebuilds it (no validation;
-    enums typed again)."""
-    model = ENTITIES[entity]
-    enums = list(enum_types(entity).items())
-    # Rows with the same fields set share one (equal) set of their names: the records are frozen, and a set
-    # per record would be a third of its memory.
-    shared: dict[tuple[str, ...], set[str]] = {}
-    # Ids and codes many records repeat (a patient's, a provider's, a procedure code) are kept once.
-    repeated = [name for name in model.model_fields if name.endswith("_id") and name != "source_id"]
-    repeated += [name for name in ("code", "clinic") if name in model.model_fields]
-    strings: dict[str, str] = {}
-
-    def make(row: Iterable[tuple[str, Any]]) -> Record:
-        values = {k: v for k, v in row if v is not None}
-        for name in repeated:
-            if name in values:
-                values[name] = strings.setdefault(values[name], values[name])
-        for name, enum in enums:
-            if name in values:
-                values[name] = enum(values[name])
-        names = tuple(values)
-        fields_set = shared.get(names)
-        if fields_set is None:
-            fields_set = shared[names] = set(names)
-        return model.model_construct(fields_set, **values)
-
-    return make
 
 
 def clinic_names(store: Store) -> dict[str, set[str]]:
@@ -300,9 +267,8 @@ def appointment_starts(store: Store, ids: Iterable[str]) -> dict[str, datetime |
     wanted = sorted(set(ids))
     starts: dict[str, datetime | None] = {}
     with store.engine.connect() as conn:
-        for start in range(0, len(wanted), BATCH):
-            query = select(t.c.source_id, t.c.start).where(
-                t.c.practice == store.practice.key, t.c.source_id.in_(wanted[start : start + BATCH]))
+        for batch in schema.in_batches(wanted):
+            query = select(t.c.source_id, t.c.start).where(t.c.practice == store.practice.key, t.c.source_id.in_(batch))
             starts.update((aid, at) for aid, at in conn.execute(query))
     return starts
 
