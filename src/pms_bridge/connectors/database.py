@@ -22,7 +22,6 @@ database and tables, and MySQL's error numbers: never a row's values or the serv
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import ssl
@@ -41,7 +40,12 @@ from sqlalchemy.pool import NullPool
 
 from pms_bridge.connectors.api_client import ApiVersionTooOld
 from pms_bridge.connectors.files import Chunk, SourceFileError, SourceUnavailable
-from pms_bridge.connectors.rest_table import as_int, read_cursor_key
+from pms_bridge.connectors.rest_table import (
+    as_int,
+    key_cursor,
+    read_cursor_key,
+    time_cursor,
+)
 from pms_bridge.connectors.secrets import read_secret
 from pms_bridge.connectors.spec import ConnectorSpec, DatabaseSpec, QueryTable
 from pms_bridge.connectors.sql_tables import (
@@ -336,7 +340,7 @@ class DatabaseTable:
     def fingerprint(self) -> str:
         """The cursor to store once this table's rows are stored."""
         if self._keyed:
-            return json.dumps({"server_time": None, "after_key": self._highest_key})
+            return key_cursor(self._highest_key)
         return self._cursor
 
     def interrupt(self) -> None:
@@ -434,7 +438,7 @@ class DatabaseConnector:
         after_stamp = (since(cursor, self.database.time_format, self.database.cursor_overlap_seconds)
                        if reading.incremental else None)
         after_key = read_cursor_key(cursor) if table.incremental_key else None
-        new_cursor = json.dumps({"server_time": self.clock if table.incremental else None})
+        new_cursor = time_cursor(self.clock if table.incremental else None)
         source = f"{self._account.database}.{db_table}"
         paged = db_table.lower() in self._schema.not_snapshotted()
         log.info("database.read", table=db_table, since_last_run=after_stamp is not None or after_key is not None,

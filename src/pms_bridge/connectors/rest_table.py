@@ -47,6 +47,16 @@ def read_cursor_key(value: str | None) -> int | None:
     return key if isinstance(key, int) and not isinstance(key, bool) else None
 
 
+def time_cursor(server_time: str | None) -> str:
+    """The cursor of a read up to a server time (read_cursor reads it back; None: from the start)."""
+    return json.dumps({"server_time": server_time})
+
+
+def key_cursor(after_key: int | None) -> str:
+    """The cursor of a table without a change stamp: the highest key read (read_cursor_key reads it back)."""
+    return json.dumps({"server_time": None, "after_key": after_key})
+
+
 def as_int(value: Any) -> int | None:
     """An id or a SUM as the query endpoint returns it (number, numeric text, 12.0)."""
     try:
@@ -130,6 +140,5 @@ class RestTable:
         """The cursor to store once this resource's rows are stored."""
         if self.key_field:
             keys = [k for k in (self._highest_key, read_cursor_key(self.old_cursor)) if k is not None]
-            return json.dumps({"server_time": None, "after_key": max(keys) if keys else None})
-        since = self.new_cursor or self._newest_change or read_cursor(self.old_cursor)
-        return json.dumps({"server_time": since}) if since else json.dumps({"server_time": None})
+            return key_cursor(max(keys) if keys else None)
+        return time_cursor(self.new_cursor or self._newest_change or read_cursor(self.old_cursor) or None)
