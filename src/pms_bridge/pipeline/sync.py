@@ -42,6 +42,7 @@ from pms_bridge.mapping.fingerprint import SourceHasher, tables_looked_up
 from pms_bridge.mapping.spec import FieldSpec, LookupSpec
 from pms_bridge.model import Record
 from pms_bridge.pipeline.deletions import check_deletions
+from pms_bridge.pipeline.fanout import PatientFanout
 from pms_bridge.pipeline.interrupt import checkpoint
 from pms_bridge.pipeline.report import ResourceReport, SyncReport
 from pms_bridge.rules import Horizons, horizons
@@ -378,10 +379,6 @@ def _labels_now(store: Store, resource: str, hasher: SourceHasher, met: Unmapped
 # Patients a listing hides once deleted (Open Dental: /patients/Simple) are re-checked one by one when
 # open tasks of these rules are about them: a deleted first contact must not stay on the referral list.
 RECHECK_RULES = ("REF",)
-
-
-# The patients whose per-patient lists a run asks for (pipeline/fanout.py).
-from pms_bridge.pipeline.fanout import PatientFanout
 
 
 def _recheck(
