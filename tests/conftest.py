@@ -157,6 +157,44 @@ def _drop_stale_session_databases(conn) -> None:  # noqa: ANN001 - a psycopg con
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
+    """A database of the test's own on the session's PostgreSQL server (a group's shared store), dropped after."""
+    yield from _session_database(postgres_url)
+
+
+RABBITMQ_URL = os.environ.get("PMS_BRIDGE_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+REDIS_URL = os.environ.get("PMS_BRIDGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _broker(url: str, what: str, env: str) -> str:
+    """``url`` when the broker answers; otherwise skip (or fail under PMS_BRIDGE_REQUIRE_SERVICES=1) with the reason."""
+    try:
+        from kombu import Connection
+    except ImportError:
+        reason = "Celery is not installed (pip install -e '.[test]')"
+    else:
+        try:
+            with Connection(url, connect_timeout=3) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=3)
+            return url
+        except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+            reason = f"{what} not reachable at {url.split('@')[-1]}: {type(exc).__name__}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (PMS_BRIDGE_REQUIRE_SERVICES=1 forbids skipping)")
+    pytest.skip(f"{reason}; set {env} to run these tests")
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    return _broker(RABBITMQ_URL, "RabbitMQ", "PMS_BRIDGE_TEST_RABBITMQ_URL")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _broker(REDIS_URL, "Redis", "PMS_BRIDGE_TEST_REDIS_URL")
+
+
 MARIADB_URL = os.environ.get("PMS_BRIDGE_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
 
 

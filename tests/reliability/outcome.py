@@ -59,20 +59,25 @@ def _cursor(value: str) -> Any:
     return {patient: day for patient, (_, day) in fetched.items()} if fetched else value
 
 
+def store_state(store: Store) -> dict[str, Any]:
+    """One practice's snapshot, reference rows, cursors, task ledger and push ledger in ``store``."""
+    pushes = {}
+    for sink in ("opendental-tasks", "opendental-commlog"):
+        for row in store.push_rows(sink):
+            pushes[(sink, row["key"])] = (row["state"], row["target"], row["text_hash"])
+    return {
+        "snapshot": snapshot(store),
+        "references": {(r["lookup"], r["key"]): r["data"] for r in _rows(store, schema.reference_rows)},
+        "cursors": {r["resource"]: _cursor(r["value"]) for r in _rows(store, schema.cursors)},
+        "tasks": {t.key: t.to_json() for t in Ledger(store).tasks()},
+        "pushes": pushes,
+    }
+
+
 def practice_state(config_path: Path, fake: FakeOpenDental | None = None) -> dict[str, Any]:
     store = open_store(config_path)
     try:
-        pushes = {}
-        for sink in ("opendental-tasks", "opendental-commlog"):
-            for row in store.push_rows(sink):
-                pushes[(sink, row["key"])] = (row["state"], row["target"], row["text_hash"])
-        state = {
-            "snapshot": snapshot(store),
-            "references": {(r["lookup"], r["key"]): r["data"] for r in _rows(store, schema.reference_rows)},
-            "cursors": {r["resource"]: _cursor(r["value"]) for r in _rows(store, schema.cursors)},
-            "tasks": {t.key: t.to_json() for t in Ledger(store).tasks()},
-            "pushes": pushes,
-        }
+        state = store_state(store)
     finally:
         store.close()
     if fake is not None:

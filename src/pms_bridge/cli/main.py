@@ -13,6 +13,7 @@ from rich.table import Table
 from pms_bridge import __version__
 from pms_bridge.cli.demo import DEMO_AS_OF, prepare_demo
 from pms_bridge.cli.errors import EXIT_PARTIAL, cannot_write, handle_errors
+from pms_bridge.cli.group import group_app, worker
 from pms_bridge.cli.findings import (
     print_catalog,
     print_counts,
@@ -60,6 +61,7 @@ app = typer.Typer(
 schema_app = typer.Typer(help="Print the JSON Schema of pms-bridge's files (for editors and validators).")
 app.add_typer(schema_app, name="schema")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(group_app, name="group")
 
 out = Console()
 err = Console(stderr=True)
@@ -240,6 +242,11 @@ def sample(
     patients: Annotated[int, typer.Option(help="Patients per location.", min=20)] = 600,
     locations: Annotated[int, typer.Option(help="Locations (1 = a single practice).", min=1)] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    group_store: Annotated[str | None, typer.Option(
+        help="With --locations: also write group.toml and a config per location, sharing this PostgreSQL store "
+        "(e.g. postgresql://pmsb@127.0.0.1/pms_bridge), to try `pms-bridge worker` and `group run`.")] = None,
+    broker: Annotated[str, typer.Option(help="The group file's broker (with --group-store).")] = (
+        "amqp://guest:guest@127.0.0.1:5672//"),
 ) -> None:
     """Generate synthetic Open Dental table exports (for trials, tests and benchmarks)."""
     configure_logging()  # log lines on stderr: stdout carries only the output
@@ -266,6 +273,12 @@ def sample(
         raise cannot_write(output, exc, "the sample exports") from None
     for rep in reports:
         out.print(f"{rep.out_dir}: {sum(rep.rows.values()):,} rows in {len(rep.rows)} tables")
+    if group_store is not None:
+        from pms_bridge.cli.sample_group import write_group_files
+
+        group_file = write_group_files(output, [rep.out_dir for rep in reports], group_store, broker)
+        out.print(f"Group file: {group_file}  (pms-bridge worker --group {group_file}; "
+                  f"pms-bridge group run --group {group_file} --as-of {as_of})", soft_wrap=True)
 
 
 @app.command()
@@ -379,6 +392,16 @@ def schema_config() -> None:
     """JSON Schema of the practice config file."""
     out.print_json(json.dumps(Config.model_json_schema()))
 
+
+@schema_app.command("group")
+def schema_group() -> None:
+    """JSON Schema of a group file (`pms-bridge worker` / `group run --group FILE`)."""
+    from pms_bridge.config.group import GroupFile
+
+    out.print_json(json.dumps(GroupFile.model_json_schema()))
+
+
+app.command()(worker)  # groups: pms-bridge worker --group FILE (see the group commands)
 
 # Maintenance commands last in --help: the daily ones come first.
 app.command()(purge)

@@ -32,7 +32,7 @@ def _secret_hint(err: ErrorDetails) -> str | None:
 _SAVE_AS_UTF8 = "open it in a text editor and save it as UTF-8 (Notepad: File > Save as, Encoding: UTF-8)"
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
     """The file's text: UTF-8, with or without a byte-order mark, or UTF-16 with one (what Notepad saves)."""
     try:
         data = path.read_bytes()
@@ -55,15 +55,18 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def load_config(path: Path | str) -> Config:
+def load_config(path: Path | str, store_url: str | None = None) -> Config:
+    """The practice config at ``path``; with ``store_url`` (a group's shared store) its own [store] is replaced."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} not found (see README: 'Configure a practice')")
     try:
-        raw = tomllib.loads(_read_text(path))
+        raw = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     raw.pop("base_dir", None)
+    if store_url is not None:
+        raw["store"] = {"url": store_url}
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
