@@ -26,7 +26,7 @@ from pms_bridge.sinks.registry import (
 )
 
 AS_OF_TEXT = "2026-03-02T08:00"
-SHIPPED = ["json", "csv", "html", "opendental-tasks", "opendental-commlog"]
+SHIPPED = ["json", "csv", "html", "opendental-tasks", "opendental-commlog", "report"]
 
 
 class CounterSettings(BaseModel):
@@ -119,7 +119,7 @@ def test_a_registered_sinks_keys_are_checked_at_config_load(tmp_path: Path, coun
 def test_an_unregistered_type_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_config(_config(tmp_path, '[[sinks]]\ntype = "counter"\nlabel = "x"\n'))
-    assert "sinks.0.type: Input should be 'json', 'csv', 'html', 'opendental-tasks' or 'opendental-commlog'" in str(
+    assert "sinks.0.type: Input should be 'json', 'csv', 'html', 'opendental-tasks', 'opendental-commlog' or 'report'" in str(
         exc.value
     )
 
@@ -127,7 +127,7 @@ def test_an_unregistered_type_is_refused(tmp_path: Path) -> None:
 def test_the_shipped_sinks_are_registered() -> None:
     assert sink_names() == SHIPPED
     assert task_list_formats() == ["json", "csv", "html"]
-    assert [get_sink(n).writes_pms for n in SHIPPED] == [False, False, False, True, True]
+    assert [get_sink(n).writes_pms for n in SHIPPED] == [False, False, False, True, True, False]
     with pytest.raises(ValueError, match="already registered"):
         register(Counter(name="html"))
     with pytest.raises(ValueError, match="unknown task list format 'opendental-tasks'"):

@@ -43,6 +43,14 @@ path = "out/tasks.html"
 [[sinks]]                     # the same tasks for other tools
 type = "json"
 path = "out/tasks.json"
+
+[[sinks]]                     # the morning huddle and KPI report
+type = "report"
+path = "out/report.html"
+weeks = 26
+# [sinks.targets]             # the KPI targets (docs/report.md lists them all)
+# no_show_below_percent = 5
+# acceptance_percent = 70
 """
 
 

@@ -23,6 +23,7 @@ from pms_bridge.cli.findings import (
 from pms_bridge.cli.maintenance import audit, purge
 from pms_bridge.cli.progress import sync_progress
 from pms_bridge.cli.readers import warn_about, warn_if_unfinished
+from pms_bridge.cli.report import report
 from pms_bridge.cli.summary import (
     print_run_warnings,
     print_sync_report,
@@ -178,6 +179,7 @@ def demo(
     out.print(f"Store:          {cfg.resolve(cfg.store.path) if cfg.store.path else cfg.store.url}", soft_wrap=True)
     out.print(f"Run it again:   pms-bridge run --config {config_path} --as-of {DEMO_AS_OF.isoformat()}", soft_wrap=True)
     out.print(f"Task list:      {output / 'out' / 'tasks.html'}  (open it in a browser)", soft_wrap=True)
+    out.print(f"Huddle & KPIs:  {output / 'out' / 'report.html'}  (the morning report)", soft_wrap=True)
     out.print(f"Tasks as JSON:  pms-bridge tasks --config {config_path} --format json", soft_wrap=True)
     raise typer.Exit(EXIT_PARTIAL if report.status == "partial" else 0)
 
@@ -402,6 +404,7 @@ def schema_group() -> None:
 
 
 app.command()(worker)  # groups: pms-bridge worker --group FILE (see the group commands)
+app.command()(report)
 
 # Maintenance commands last in --help: the daily ones come first.
 app.command()(purge)

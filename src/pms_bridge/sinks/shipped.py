@@ -19,6 +19,7 @@ from pms_bridge.sinks.opendental_commlogs import push_commlogs
 from pms_bridge.sinks.opendental_settings import CommlogSinkSettings, TaskSinkSettings
 from pms_bridge.sinks.opendental_tasks import push_tasks
 from pms_bridge.sinks.registry import Sink, SinkContext, SinkResult
+from pms_bridge.sinks.report import REPORT_SINK
 
 
 @dataclass(frozen=True)
@@ -47,4 +48,4 @@ OPENDENTAL_TASKS = OpenDentalSink("opendental-tasks", TaskSinkSettings, "Open De
 OPENDENTAL_COMMLOG = OpenDentalSink("opendental-commlog", CommlogSinkSettings, "Open Dental commlogs", push_commlogs)
 
 # Order: what `schema config` and "Input should be ..." list.
-SHIPPED: tuple[Sink, ...] = (JSON_SINK, CSV_SINK, HTML_SINK, OPENDENTAL_TASKS, OPENDENTAL_COMMLOG)
+SHIPPED: tuple[Sink, ...] = (JSON_SINK, CSV_SINK, HTML_SINK, OPENDENTAL_TASKS, OPENDENTAL_COMMLOG, REPORT_SINK)
