@@ -45,8 +45,7 @@ def worker(
         help="Replace a worker process after this many locations (keeps memory from creeping).", min=1)] = 20,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv: debug).")] = 0,
 ) -> None:
-    """Start a Celery worker that runs the group's location jobs (stop it with Ctrl-C or SIGTERM: it finishes its
-    running jobs first).
+    """Start a Celery worker that runs the group's location jobs (Ctrl-C or SIGTERM: it finishes its jobs first).
 
     Start one on each machine that should do the work; every worker needs the group file, the locations' configs,
     their exports or API keys, and reach to the broker and the shared PostgreSQL store. A worker that dies mid-job
@@ -58,7 +57,7 @@ def worker(
 
     loaded = load_group(group)
     app = make_app(loaded)
-    check_broker(app, loaded)
+    check_broker(app, loaded, "the worker did not start")
     GroupBook.open(loaded.store_url).close()  # the shared store answers, and holds the group tables
     err.print(f"Worker for {loaded.name}: {len(loaded.locations)} locations, queue {loaded.queue} on "
               f"{shown_broker(loaded)}, {concurrency} at a time.", soft_wrap=True, markup=False)
@@ -174,7 +173,7 @@ def _print_summary(group: Group, run_id: int, jobs: list[Job], as_json: bool) ->
             r["location"], status, str(r["attempts"]), _n(r["rows_read"]), _n(r["quarantined"]), _n(r["findings"]),
             _n(r["tasks_open"]), "" if r["tasks_opened"] is None else f"{r['tasks_opened']} / {r['tasks_resolved']}",
             "" if r["seconds"] is None else f"{r['seconds']:.{1 if r['seconds'] < 10 else 0}f}s", r["error"] or "")
-    out.print(table)
+    out.print(table, width=table.width)  # never cut to 80 columns off a terminal (cron, logs)
     counts = {state: sum(1 for r in rows if r["state"] == state) for state in (SUCCEEDED, PARTIAL, FAILED)}
     unfinished = len(rows) - sum(counts.values())
     out.print(f"{counts[SUCCEEDED]} ok, {counts[PARTIAL]} partial, {counts[FAILED]} failed"
@@ -225,6 +224,6 @@ def group_status_command(
                 ", ".join(f"{r.status} {r.started_at:%m-%d %H:%M}" for r in s.runs),
                 "" if s.last_job is None else f"{s.last_job.state} (group run {s.last_job.group_run_id})",
                 "[red]" + "; ".join(s.flags) + "[/red]" if s.flags else "[green]ok[/green]")
-        out.print(table)
+        out.print(table, width=table.width)
     if any(s.flags for s in found):
         raise typer.Exit(EXIT_PARTIAL)

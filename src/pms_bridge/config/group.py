@@ -6,7 +6,7 @@ config (relative to the group file) whose own ``[store]`` is replaced by the gro
 
 from __future__ import annotations
 
-import tomllib
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from pms_bridge.config.loader import ConfigError, load_config, read_text
+from pms_bridge.config.loader import ConfigError, load_config, read_toml
 from pms_bridge.config.models import Config, _check_env_name
 from pms_bridge.model.practice import practice_key
 from pms_bridge.model.validation import format_validation_errors
@@ -121,8 +121,11 @@ class Group:
 
     @property
     def queue(self) -> str:
-        """The Celery queue of this group's jobs (groups may share a broker)."""
-        return f"pms-bridge.{self.key}"
+        """The Celery queue of this group's jobs: groups may share a broker, and two groups of one key (a
+        trial and production, say) that keep different stores never take each other's jobs."""
+        url = make_url(self.store_url)
+        store = hashlib.sha256(f"{url.host}:{url.port or 5432}/{url.database}".encode()).hexdigest()[:8]
+        return f"pms-bridge.{self.key}.{store}"
 
     def pick(self, keys: list[str] | None) -> list[Location]:
         """The named locations (all when none are named); an unknown key is a config error naming the known."""
@@ -138,12 +141,7 @@ class Group:
 def load_group(path: Path | str) -> Group:
     """Read and validate a group file and every location's config (with the group's store)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"group file {path} not found (see docs/groups.md)")
-    try:
-        raw = tomllib.loads(read_text(path))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, f"group file {path} not found (see docs/groups.md)")
     try:
         settings = GroupFile.model_validate(raw)
     except ValidationError as exc:

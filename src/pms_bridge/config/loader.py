@@ -55,15 +55,20 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+def read_toml(path: Path, missing: str) -> dict:
+    """The TOML table of the file at ``path``; ``missing``: the message when there is no such file."""
+    if not path.is_file():
+        raise ConfigError(missing)
+    try:
+        return tomllib.loads(read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
 def load_config(path: Path | str, store_url: str | None = None) -> Config:
     """The practice config at ``path``; with ``store_url`` (a group's shared store) its own [store] is replaced."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} not found (see README: 'Configure a practice')")
-    try:
-        raw = tomllib.loads(read_text(path))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, f"config file {path} not found (see README: 'Configure a practice')")
     raw.pop("base_dir", None)
     if store_url is not None:
         raw["store"] = {"url": store_url}

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import OperationalError
 
 from pms_bridge.config.group import Group
 from pms_bridge.errors import ConfigurationProblem, SourceUnreachable, kind_of
@@ -55,62 +56,86 @@ def describe_failure(exc: BaseException) -> str:
     return f"{kind.label}: {exc}" if kind is not None else f"unexpected {type(exc).__name__} (a bug: see the worker's log)"
 
 
-def run_location(task: Any, group_run_id: int, location: str, as_of: str | None) -> str:
-    """The Celery task body (bound: ``task`` is the Celery task). Returns the job's final state or 'retry'."""
+def run_location(task: Any, group_run_id: int, location: str, as_of: str | None, store_outages: int = 0) -> str:
+    """The Celery task body (bound: ``task`` is the Celery task). Returns the job's final state.
+
+    The shared store down (before, between or after the run) leaves nothing recorded: the job is sent
+    again with a doubling wait, at most ``retries`` times (then the worker's log says it gave up and the
+    group run's --timeout or `group status` shows the job unfinished). Running it again is safe."""
     group: Group = task.app.pms_bridge_group
+    settings = group.settings.queue
+    try:
+        book = GroupBook.open(group.store_url)
+        try:
+            return _run(task, group, book, group_run_id, location, as_of)
+        finally:
+            book.close()
+    except (SourceUnreachable, OperationalError) as exc:  # from the group's own bookkeeping in the store
+        if store_outages >= settings.retries:
+            log.error("group.store_unreachable_gave_up", group_run=group_run_id, location=location,
+                      outages=store_outages + 1, error=type(exc).__name__)
+            raise
+        retry_in = min(settings.retry_backoff_seconds * 2**store_outages, MAX_BACKOFF_SECONDS)
+        log.warning("group.store_unreachable", group_run=group_run_id, location=location, in_seconds=retry_in,
+                    error=type(exc).__name__)
+        raise task.retry(countdown=retry_in, args=(group_run_id, location, as_of),
+                         kwargs={"store_outages": store_outages + 1}) from None
+
+
+def _run(task: Any, group: Group, book: GroupBook, group_run_id: int, location: str, as_of: str | None) -> str:
     settings = group.settings.queue
     worker = f"{task.request.hostname or socket.gethostname()} pid {os.getpid()}"
     token = uuid.uuid4().hex
-    book = GroupBook.open(group.store_url)
+    claim = book.claim(group_run_id, location, token, worker)
+    if claim is None:
+        if book.run(group_run_id) is None:  # the message was not this store's (two groups on one queue?)
+            log.warning("group.job_unknown", group_run=group_run_id, location=location)
+            return "unknown"
+        log.info("group.job_already_done", group_run=group_run_id, location=location)
+        return "done"
+    if location not in group.locations:
+        book.finish(group_run_id, location, token, FAILED,
+                    note=f"this worker's group file has no location {location!r}: restart the workers with the "
+                         "current group file")
+        return FAILED
+    if claim.lost >= settings.lost_worker_limit:
+        book.finish(group_run_id, location, token, FAILED,
+                    note=f"its worker died {claim.lost} times mid-run (killed, or out of memory?): not started again")
+        return FAILED
+    log.info("group.job_started", group_run=group_run_id, location=location, attempt=claim.attempts)
+    config = group.locations[location].config
+    began = time.monotonic()
     try:
-        claim = book.claim(group_run_id, location, token, worker)
-        if claim is None:
-            log.info("group.job_already_done", group_run=group_run_id, location=location)
-            return "done"
-        if location not in group.locations:
+        report = run_sync(config, parse_as_of(as_of, config) if as_of else None, command="group run", check=True)
+    except StoreBusy as exc:
+        waited = datetime.now(UTC) - (claim.waiting_since or datetime.now(UTC))
+        if waited > timedelta(minutes=settings.busy_wait_minutes):
             book.finish(group_run_id, location, token, FAILED,
-                        note=f"this worker's group file has no location {location!r}: restart the workers with the "
-                             "current group file")
+                        note=f"still busy after {settings.busy_wait_minutes:g} minutes: {exc}")
             return FAILED
-        if claim.lost >= settings.lost_worker_limit:
-            book.finish(group_run_id, location, token, FAILED,
-                        note=f"its worker died {claim.lost} times mid-run (killed, or out of memory?): not started again")
-            return FAILED
-        log.info("group.job_started", group_run=group_run_id, location=location, attempt=claim.attempts)
-        config = group.locations[location].config
-        began = time.monotonic()
-        try:
-            report = run_sync(config, parse_as_of(as_of, config) if as_of else None, command="group run", check=True)
-        except StoreBusy as exc:
-            waited = datetime.now(UTC) - (claim.waiting_since or datetime.now(UTC))
-            if waited > timedelta(minutes=settings.busy_wait_minutes):
-                book.finish(group_run_id, location, token, FAILED,
-                            note=f"still busy after {settings.busy_wait_minutes:g} minutes: {exc}")
-                return FAILED
-            retry_in = settings.busy_poll_seconds
-            book.wait(group_run_id, location, token, str(exc), datetime.now(UTC) + timedelta(seconds=retry_in))
-            raise task.retry(countdown=retry_in) from None
-        except SourceUnreachable as exc:  # the PMS or the store did not answer: transient
-            if claim.failures >= settings.retries:
-                book.finish(group_run_id, location, token, FAILED, run_id=getattr(exc, "pms_bridge_failed_run", None),
-                            note=f"{describe_failure(exc)} (after {claim.failures} retries)")
-                return FAILED
-            retry_in = min(settings.retry_backoff_seconds * 2**claim.failures, MAX_BACKOFF_SECONDS)
-            book.retry(group_run_id, location, token, describe_failure(exc),
-                       datetime.now(UTC) + timedelta(seconds=retry_in))
-            log.warning("group.job_retry", group_run=group_run_id, location=location, retry=claim.failures + 1,
-                        in_seconds=retry_in, error=type(exc).__name__)
-            raise task.retry(countdown=retry_in) from None
-        except (ConfigurationProblem, Exception) as exc:  # noqa: BLE001 - one location's failure ends only its job
+        retry_in = settings.busy_poll_seconds
+        book.wait(group_run_id, location, token, str(exc), datetime.now(UTC) + timedelta(seconds=retry_in))
+        raise task.retry(countdown=retry_in) from None
+    except SourceUnreachable as exc:  # the PMS or the store did not answer: transient
+        if claim.failures >= settings.retries:
             book.finish(group_run_id, location, token, FAILED, run_id=getattr(exc, "pms_bridge_failed_run", None),
-                        note=describe_failure(exc))
-            # The type only: an unexpected error's message may quote a row (no traceback either, as the CLI).
-            log.error("group.job_failed", group_run=group_run_id, location=location, error=type(exc).__name__)
+                        note=f"{describe_failure(exc)} (after {claim.failures} retries)")
             return FAILED
-        state = PARTIAL if report.status == "partial" else SUCCEEDED
-        if not book.finish(group_run_id, location, token, state, run_id=report.run_id, summary=job_summary(report, time.monotonic() - began)):
-            log.warning("group.job_superseded", group_run=group_run_id, location=location)  # a newer attempt owns it
-        log.info("group.job_finished", group_run=group_run_id, location=location, state=state, run=report.run_id)
-        return state
-    finally:
-        book.close()
+        retry_in = min(settings.retry_backoff_seconds * 2**claim.failures, MAX_BACKOFF_SECONDS)
+        book.retry(group_run_id, location, token, describe_failure(exc),
+                   datetime.now(UTC) + timedelta(seconds=retry_in))
+        log.warning("group.job_retry", group_run=group_run_id, location=location, retry=claim.failures + 1,
+                    in_seconds=retry_in, error=type(exc).__name__)
+        raise task.retry(countdown=retry_in) from None
+    except (ConfigurationProblem, Exception) as exc:  # noqa: BLE001 - one location's failure ends only its job
+        book.finish(group_run_id, location, token, FAILED, run_id=getattr(exc, "pms_bridge_failed_run", None),
+                    note=describe_failure(exc))
+        # The type only: an unexpected error's message may quote a row (no traceback either, as the CLI).
+        log.error("group.job_failed", group_run=group_run_id, location=location, error=type(exc).__name__)
+        return FAILED
+    state = PARTIAL if report.status == "partial" else SUCCEEDED
+    summary = job_summary(report, time.monotonic() - began)
+    if not book.finish(group_run_id, location, token, state, run_id=report.run_id, summary=summary):
+        log.warning("group.job_superseded", group_run=group_run_id, location=location)  # a newer attempt owns it
+    log.info("group.job_finished", group_run=group_run_id, location=location, state=state, run=report.run_id)
+    return state

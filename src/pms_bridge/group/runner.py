@@ -20,19 +20,19 @@ class BrokerUnreachable(SourceUnreachable):
     """The queue's broker does not answer (exit code 3)."""
 
 
-def _unreachable(group: Group, exc: BaseException) -> BrokerUnreachable:
+def _unreachable(group: Group, exc: BaseException, outcome: str) -> BrokerUnreachable:
     return BrokerUnreachable(
         f"the queue's broker at {shown_broker(group)} is not reachable ({type(exc).__name__}): start RabbitMQ or "
-        f"Redis there, or fix [queue] broker in {group.path.name}; nothing was queued")
+        f"Redis there, or fix [queue] broker in {group.path.name}; {outcome}")
 
 
-def check_broker(app: Any, group: Group) -> None:
-    """Connect to the broker once, quickly; :class:`BrokerUnreachable` when it does not answer."""
+def check_broker(app: Any, group: Group, outcome: str = "nothing was queued") -> None:
+    """Connect to the broker once, quickly; :class:`BrokerUnreachable` (saying ``outcome``) when it does not answer."""
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - kombu raises the transport's own errors
-        raise _unreachable(group, exc) from None
+        raise _unreachable(group, exc, outcome) from None
 
 
 def enqueue(app: Any, group: Group, book: GroupBook, locations: Sequence[Location], as_of: str | None) -> int:
@@ -48,7 +48,7 @@ def enqueue(app: Any, group: Group, book: GroupBook, locations: Sequence[Locatio
         except Exception as exc:  # noqa: BLE001 - the broker went away while sending
             for unsent in keys[i:]:
                 book.give_up(run_id, unsent, "not queued: the broker stopped answering while the run was sent")
-            raise _unreachable(group, exc) from None
+            raise _unreachable(group, exc, f"{len(keys) - i} of {len(keys)} locations were not queued") from None
     return run_id
 
 
