@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
 
 sys.path.insert(0, str(Path(__file__).parent))  # test helpers (odexport)
 
 from pms_bridge.model import Practice  # noqa: E402
+from postgres_rows import delete_practice_rows  # noqa: E402
 from pms_bridge.store import Store  # noqa: E402
 
 # Before any test imports hypothesis' database: its storage (examples, constants cache) in a temporary
@@ -270,27 +270,6 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def practice() -> Practice:
     # A unique key per test keeps tests apart inside a shared PostgreSQL database.
     return Practice(key=f"t-{uuid.uuid4().hex[:12]}", name="Test Dental", timezone="America/Chicago")
-
-
-def delete_practice_rows(url: str, key: str) -> None:
-    """Remove what a test wrote to a shared PostgreSQL database: every row of practice `key` and of
-    the practices named after it (`key-b` ...), in every pms-bridge table the database has."""
-    from sqlalchemy import delete, inspect, or_
-    from sqlalchemy.engine import make_url
-
-    from pms_bridge.store.schema import metadata
-
-    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
-    try:
-        existing = set(inspect(engine).get_table_names())
-        with engine.begin() as conn:
-            conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")  # a connection a test left open
-            for table in reversed(metadata.sorted_tables):
-                column = table.c.get("practice") if table.name != "practices" else table.c.get("key")
-                if table.name in existing and column is not None:
-                    conn.execute(delete(table).where(or_(column == key, column.like(f"{key}-%"))))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +54,7 @@ class SampleGroup:
         """`pms-bridge group run --group FILE --as-of AS_OF --json ARGS` as a user runs it."""
         return subprocess.run(
             [sys.executable, "-m", "pms_bridge", "group", "run", "--group", str(self.file), "--as-of", AS_OF,
-             "--json", *args], capture_output=True, text=True, timeout=timeout)
+             "--json", *args], check=False, capture_output=True, text=True, timeout=timeout)
 
     def start_run(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen(
@@ -102,9 +103,5 @@ def delete_queue(group: SampleGroup) -> None:
     from pms_bridge.config.group import load_group
 
     queue = load_group(group.file).queue
-    try:
-        with Connection(group.broker, connect_timeout=3) as conn:
-            channel = conn.channel()
-            channel.queue_delete(queue)
-    except Exception:  # noqa: BLE001 - best effort: a test's queue left behind holds no data of value
-        pass
+    with suppress(Exception), Connection(group.broker, connect_timeout=3) as conn:
+        conn.channel().queue_delete(queue)  # best effort: a test's queue left behind holds no data

@@ -8,16 +8,18 @@ run one location twice at once; a broker that is down is exit 3; the broker carr
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from group.harness import AS_OF, SampleGroup, summary
+from group.harness import AS_OF, SampleGroup, delete_queue, make_group, summary
 from reliability.outcome import differences, store_state
 
 from pms_bridge.config import load_config
@@ -27,6 +29,22 @@ from pms_bridge.store import Store
 from pms_bridge.store.group_book import GroupBook
 
 pytestmark = [pytest.mark.group, pytest.mark.postgres]
+
+
+@pytest.fixture
+def group_factory(tmp_path: Path, fresh_postgres_url: str) -> Iterator:
+    made: list[SampleGroup] = []
+
+    def factory(broker: str, locations: int = 3, patients: int = 60, **queue: object) -> SampleGroup:
+        group = make_group(tmp_path / f"group-{len(made) + 1}", fresh_postgres_url, broker, locations, patients,
+                           **queue)
+        made.append(group)
+        return group
+
+    yield factory
+    for group in made:
+        group.stop_workers()
+        delete_queue(group)
 
 
 def location_states(group: SampleGroup) -> dict[str, dict]:
@@ -76,7 +94,7 @@ def location_runs(group: SampleGroup, key: str) -> list:
 
 def assert_never_overlapped(runs: list) -> None:
     """Each finished run ended before the next began (a killed run has no end: the next run marked it)."""
-    for before, after in zip(runs, runs[1:], strict=False):
+    for before, after in itertools.pairwise(runs):
         if before.status == "interrupted":
             assert before.finished_at is None
             continue
@@ -101,7 +119,7 @@ def test_group_of_locations_ends_as_each_run_alone(group_factory, rabbitmq_url: 
 
     # group status: every location's data is from the sample's 2026-03-02, older than 30 hours: flagged (exit 4).
     status = subprocess.run([sys.executable, "-m", "pms_bridge", "group", "status", "--group", str(group.file),
-                             "--json"], capture_output=True, text=True, timeout=60)
+                             "--json"], check=False, capture_output=True, text=True, timeout=60)
     assert status.returncode == 4, status.stderr
     found = json.loads(status.stdout)
     assert [s["location"] for s in found] == [r["location"] for r in rows]

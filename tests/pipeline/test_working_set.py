@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import delete_practice_rows
+from postgres_rows import delete_practice_rows
 from odexport import csv_config
 from sqlalchemy import text
 
