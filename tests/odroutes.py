@@ -42,10 +42,12 @@ user_num = 1
 [sinks.task_lists]
 patient = "Patient Coordinator"
 scheduling = "Scheduling Coordinator"
+treatment = "Treatment Coordinator"
 financial = "Financial Coordinator"
 clinical = "Clinical Coordinator"
 """
-LISTS = ("Patient Coordinator", "Scheduling Coordinator", "Financial Coordinator", "Clinical Coordinator")
+LISTS = ("Patient Coordinator", "Scheduling Coordinator", "Treatment Coordinator", "Financial Coordinator",
+         "Clinical Coordinator")
 _STAMPS = {"DateTStamp", "SecDateTEdit", "DateTSheetEdited"}
 
 

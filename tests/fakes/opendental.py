@@ -89,6 +89,10 @@ class Recorded:
     status: int | None  # None when the request failed without a response (timeout, reset)
 
 
+# Tables of every Open Dental version the API serves (eform, 24.3+, is not one of them).
+EVERY_OFFICE_HAS = ("claimproc",)
+
+
 class FakeOpenDental(OfficeDesk):
     def __init__(
         self,
@@ -114,6 +118,8 @@ class FakeOpenDental(OfficeDesk):
         for name, rows in tables.items():
             pk = PRIMARY_KEYS.get(name) or (next(iter(rows[0])) if rows else "")
             self.tables[name] = {int(row[pk]): dict(row) for row in rows}
+        for name in EVERY_OFFICE_HAS:  # an export may leave out a table it has no rows for; the database has it
+            self.tables.setdefault(name, {})
         for name, columns in NEVER_READ.items():  # synthetic image bodies and SSNs no query may ask for
             for row in self.tables.get(name, {}).values():
                 for column in columns:
@@ -150,6 +156,7 @@ class FakeOpenDental(OfficeDesk):
                 ("GET", "/clinics", lambda q, _: self._plain(q, "clinic")),
                 ("GET", "/preferences", self._get_preferences),
                 ("GET", "/claims", self._get_claims),
+                ("GET", "/claimprocs", lambda q, _: self._plain(q, "claimproc", eq=("PatNum", "ClaimNum", "ProcNum"))),
                 ("PUT", "/queries/ShortQuery", self._short_query),
                 ("GET", "/tasklists", self._get_tasklists),
                 ("GET", "/tasks", self._get_tasks),

@@ -37,7 +37,7 @@ NEW_ENOUGH: Version = (24, 3, 10)  # the branch the fake's shapes and enums were
 # Calls an older office refuses with 400 (apiimplementation.html lists 400 for a practice whose version is
 # too old for the method). The floors are the version notes of apitasks.html (TaskStatus in PUT, 24.2.10),
 # apiclaims.html (list without PatNum, and SecDateTEdit, 23.3.11), apiinsverifies.html (list, 23.2.23),
-# apipatplans.html and apirefattaches.html (GET, 22.4.27); the engine's side of the same floors is
+# apipatplans.html and apirefattaches.html (GET, 22.4.27), apiclaimprocs.html (list, 22.2.33); the engine's side of the same floors is
 # src/pms_bridge/connectors/opendental_versions.py.
 # Open Dental does not document the body's wording: this one is a stand-in that speaks of the version.
 VERSION_GATES: tuple[tuple[str, str, Version, Callable[[Query, Any], bool]], ...] = (
@@ -46,6 +46,7 @@ VERSION_GATES: tuple[tuple[str, str, Version, Callable[[Query, Any], bool]], ...
     ("GET", "/insverifies", (23, 2, 23), lambda q, body: True),
     ("GET", "/patplans", (22, 4, 27), lambda q, body: True),
     ("GET", "/refattaches", (22, 4, 27), lambda q, body: True),
+    ("GET", "/claimprocs", (22, 2, 33), lambda q, body: True),
 )
 
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 # Open Dental's enums: one source, shared with the sample practice.
 from pms_bridge.sample.opendental_enums import (
     APT_STATUS,
+    CLAIMPROC_STATUS,
     DEF_CAT,
     EFORM_STATUS,
     EFORM_TYPE,
@@ -285,6 +286,13 @@ SHAPES: dict[str, Shape] = {
         ("InsPayEst", money("InsPayEst")), ("InsPayAmt", money("InsPayAmt")), ("ClaimType", s("ClaimType")),
         ("InsSubNum", n("InsSubNum")), ("SecDateTEdit", dt("SecDateTEdit")),
     ],
+    # GET /claimprocs (apiclaimprocs.html): Status as its name, money as numbers
+    "claimproc": [
+        ("ClaimProcNum", n("ClaimProcNum")), ("ProcNum", n("ProcNum")), ("ClaimNum", n("ClaimNum")),
+        ("PatNum", n("PatNum")), ("FeeBilled", money("FeeBilled")), ("InsPayEst", money("InsPayEst")),
+        ("Status", enum("Status", CLAIMPROC_STATUS)), ("PlanNum", n("PlanNum")), ("ProcDate", d("ProcDate")),
+        ("InsSubNum", n("InsSubNum")), ("SecDateTEdit", dt("SecDateTEdit")),
+    ],
 }
 
 
@@ -297,7 +305,7 @@ _DATETIME_COLS = {"DateTStamp", "SecDateTEdit", "SecDateTEntry", "AptDateTime", 
                   "DateTSheetEdited", "DateTimeShown", "DateTEdited", "HistDateTStamp"}
 _DATE_COLS = {"Birthdate", "DateFirstVisit", "SecDateEntry", "ProcDate", "DateTP", "DateEffective", "DateTerm",
               "DateLastVerified", "RefDate", "DateProcComplete", "DateService", "DateSent", "DateReceived"}
-_MONEY_COLS = {"ProcFee", "ClaimFee", "InsPayEst", "InsPayAmt"}
+_MONEY_COLS = {"ProcFee", "ClaimFee", "InsPayEst", "InsPayAmt", "FeeBilled"}
 _TEXT_COLS = {"LName", "FName", "Preferred", "WirelessPhone", "Email", "Pattern", "Abbr", "ProcCode", "Descript",
               "AbbrDesc", "ProcTime", "ItemName", "ItemValue", "AppointmentTypeName", "CarrierName", "ElectID",
               "GroupName", "GroupNum", "SubscriberID", "Title", "ToothNumbers", "Description", "Surf", "ToothNum",

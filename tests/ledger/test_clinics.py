@@ -128,8 +128,8 @@ def test_tasks_carry_their_clinic_in_json_csv_and_html(tmp_path: Path) -> None:
     tasks, rows, html = _outputs(tmp_path)
     jsonschema.validate(tasks, SCHEMA)
     assert {(t["patient_id"], t["clinic"]) for t in tasks} == {("100", "MAIN"), ("101", "Oak Grove")}
-    assert len(tasks) == 4 and {r["key"]: r["clinic"] for r in rows} == {t["key"]: t["clinic"] for t in tasks}
-    assert html.count('data-testid="clinic"') == 4 and ">Oak Grove</span>" in html
+    assert len(tasks) == 5 and {r["key"]: r["clinic"] for r in rows} == {t["key"]: t["clinic"] for t in tasks}
+    assert html.count('data-testid="clinic"') == 5 and ">Oak Grove</span>" in html
 
 
 def test_a_selected_clinic_alone_makes_tasks(tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ def test_records_are_immutable() -> None:
 def test_every_entity_keeps_source_id_and_update_time() -> None:
     assert set(ENTITIES) == {"provider", "procedure_code", "provider_code_time", "patient", "appointment", "procedure",
                              "coverage",
-                             "verification", "referral", "document", "form", "claim"}
+                             "verification", "referral", "document", "form", "claim", "claim_procedure"}
     for model in ENTITIES.values():
         assert {"source_id", "source_updated_at"} <= set(model.model_fields)
 

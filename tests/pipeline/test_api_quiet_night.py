@@ -43,8 +43,9 @@ INCREMENTAL = {
 # deleted, and only the whole list shows it gone).
 FULL = {"/definitions": "definition", "/appointmenttypes": "appointmenttype", "/carriers": "carrier",
         "/insplans": "insplan", "/clinics": "clinic", "/refattaches": "refattach"}
-PER_PATIENT = {"/patplans": "coverage", "/documents": "document", "/sheets": "form", "/eforms": "form"}
-PER_PATIENT_ENTITIES = ("coverage", "document", "form")
+PER_PATIENT = {"/patplans": "coverage", "/documents": "document", "/sheets": "form", "/eforms": "form",
+               "/claimprocs": "claim_procedure"}
+PER_PATIENT_ENTITIES = ("coverage", "document", "form", "claim_procedure")
 
 
 def pages(rows: int) -> int:

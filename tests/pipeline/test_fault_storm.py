@@ -129,7 +129,9 @@ def test_a_storm_whose_lost_answers_each_cost_the_modes_full_timeout_stays_withi
         report = run(write_config(tmp_path, f"slow-storm-{mode}", mode), mode, clock, seed=4)
     assert report.status == "ok" and report.tasks.push_failures == 0
     assert any(kind == "lost-timeout" for kind in stormy.faults)
-    assert clock.now <= 3.5 * clean.seconds, (clock.now / clean.seconds)
+    # Measured: service 3.6x since the claim lines (/claimprocs, per patient) joined the run: more requests, more
+    # lost answers each costing the 20 s timeout, while a clean request costs the fake clock next to nothing.
+    assert clock.now <= 4.0 * clean.seconds, (clock.now / clean.seconds)
 
 
 @pytest.mark.parametrize(("mode", "limit"), [("service", 35.0), ("cloud", 80.0)])

@@ -57,13 +57,15 @@ def test_an_old_office_reads_everything_it_has_and_names_what_it_lacks(
     assert report.checks is not None  # the rules still ran: every planted problem but those verifications show
     found = {(f.rule, f.patient_id) for f in report.checks.findings}
     planted = {(p["rule"], p["patient_id"]) for p in json.loads((export / "planted.json").read_text())}
-    assert found <= planted and {rule for rule, _ in planted - found} <= {"INS001", "INS002"}
-    assert {rule for rule, _ in found} == {rule for rule, _ in planted} - {"INS002"}
-    # ... except the one that would task every covered patient as never verified: it reads what is missing
-    assert report.checks.skipped == {"INS002": ["verification"]} and "INS002" not in report.checks.rules
+    assert found <= planted and {rule for rule, _ in planted - found} <= {"INS001", "INS002", "CLM001", "CLM002"}
+    assert {rule for rule, _ in found} == {rule for rule, _ in planted} - {"INS002", "CLM001", "CLM002"}
+    # ... except those that would task every covered patient as never verified, or every visit as never billed:
+    # they read what is missing
+    skipped = {"INS002": ["verification"], "CLM001": ["claim"], "CLM002": ["claim"]}
+    assert report.checks.skipped == skipped and "INS002" not in report.checks.rules
     assert report.unavailable_entities == {"verification", "claim"}
     assert report.status == "ok"  # a night like every other on that office: said, not a partial run
-    assert report.to_summary()["rules_skipped"] == {"INS002": ["verification"]}
+    assert report.to_summary()["rules_skipped"] == skipped
     assert sum(1 for r in fake.requests if r.path == "/claims") == 1  # refused once: not retried
 
 
@@ -79,7 +81,7 @@ def test_an_office_older_than_patplans_and_refattaches_says_so(
     assert report.snapshot_counts["appointment"] == export_rows(export, "appointment")
     assert report.snapshot_counts["coverage"] == report.snapshot_counts["referral"] == 0
     assert report.checks is not None
-    assert set(report.checks.skipped) == {"INS001", "INS002", "INS003", "REF004"}
+    assert set(report.checks.skipped) == {"INS001", "INS002", "INS003", "REF004", "PA001", "CLM001", "CLM002"}
 
 
 def test_an_office_before_24_2_10_keeps_its_tasks_open_with_one_warning(
@@ -140,8 +142,8 @@ def test_check_between_runs_leaves_out_what_the_office_cannot_serve(export: Path
     with fake.mock():
         run(config)
     report, _ = check_only(load_config(config), DEMO_AS_OF)
-    assert report.skipped == {"INS002": ["verification"]}
-    assert not [f for f in report.findings if f.rule == "INS002"]
+    assert report.skipped == {"INS002": ["verification"], "CLM001": ["claim"], "CLM002": ["claim"]}
+    assert not [f for f in report.findings if f.rule in ("INS002", "CLM001", "CLM002")]
     from typer.testing import CliRunner
 
     from pms_bridge.cli.main import app

@@ -86,5 +86,5 @@ def test_an_unchanged_night_costs_one_bucket_query_per_table_that_deletes(
     fake.advance(hours=20)
     report = night(fake, path, check=False)
     assert next(r for r in report.resources if r.resource == "claim").removed == 1
-    extra = [q for q in sql_sent(fake) if "FROM claim" in q and ("FLOOR(" in q or ">=" in q)]
+    extra = [q for q in sql_sent(fake) if "FROM claim " in q and ("FLOOR(" in q or ">=" in q)]
     assert len(extra) == 3, extra  # buckets of 1000, buckets of 100, the ids of one bucket of 100

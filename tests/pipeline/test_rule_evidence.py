@@ -31,6 +31,7 @@ COLLECTIONS: dict[str, frozenset[str]] = {
     "appointments": frozenset({"appointment"}),
     "appointments_by_patient": frozenset({"appointment"}),
     "_completed_visit": frozenset({"appointment"}),
+    "_last_visit": frozenset({"appointment"}),
     "procedures_by_appointment": frozenset({"procedure"}),
     "procedures_by_patient": frozenset({"procedure"}),
     "coverages_by_patient": frozenset({"coverage"}),
@@ -40,7 +41,9 @@ COLLECTIONS: dict[str, frozenset[str]] = {
     "referrals_by_patient": frozenset({"referral"}),
     "documents_by_patient": frozenset({"document"}),
     "forms_by_patient": frozenset({"form"}),
+    "claims": frozenset({"claim"}),
     "claims_by_patient": frozenset({"claim"}),
+    "claim_procedures_by_procedure": frozenset({"claim_procedure"}),
     "radiographs_by_patient": frozenset({"document", "procedure"}),  # images and radiograph procedures
 }
 NOT_DATA = {"tz", "clinic_scope"}

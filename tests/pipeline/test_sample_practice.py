@@ -27,7 +27,7 @@ SOURCES = {  # entity: the tables its records come from
     "provider": ["provider"], "procedure_code": ["procedurecode"], "provider_code_time": ["proccodenote"],
     "patient": ["patient"], "appointment": ["appointment"], "procedure": ["procedurelog"], "coverage": ["patplan"],
     "verification": ["insverify"], "referral": ["refattach"], "document": ["document", "mount"],
-    "form": ["sheet", "eform"], "claim": ["claim"],
+    "form": ["sheet", "eform"], "claim": ["claim"], "claim_procedure": ["claimproc"],
 }
 
 

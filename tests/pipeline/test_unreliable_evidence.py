@@ -25,7 +25,8 @@ from pms_bridge.store import QuarantinedRow, Store
 
 AS_OF = datetime(2026, 3, 2, 8, tzinfo=ZoneInfo("America/Chicago"))
 NIGHT_2 = AS_OF + timedelta(days=1)  # appointment 501 (2026-03-04 14:30) is still ahead
-TASKS = {"REF002:referral:1", "FRM002:patient:101", "XR001:patient:101"}
+# APT001: patient 101's appointment (Wednesday, as-of Monday) has the confirmation status Left Msg.
+TASKS = {"REF002:referral:1", "FRM002:patient:101", "XR001:patient:101", "APT001:appointment:501"}
 
 # Fixes the office makes on night 2: a health history form (FRM002) and a bitewing image (XR001) for patient 101.
 HEALTH_HISTORY = {"SheetNum": "4", "SheetType": "11", "PatNum": "101", "DateTimeSheet": "2026-03-02 09:00:00",
@@ -209,7 +210,7 @@ def test_a_refused_removal_makes_the_run_partial_and_holds_the_procedure_rules(t
     assert procedures.incomplete == "lacks 70 of 100 stored rows (full list)"
     assert report.status == "partial"
     assert report.tasks is not None
-    reading_procedures = {"SCH001", "SCH002", "SCH003", "SCH004", "XR001", "XR002"}
+    reading_procedures = {"SCH001", "SCH002", "SCH003", "SCH004", "XR001", "XR002", "TX001", "CLM001", "PA001"}
     assert set(report.tasks.held) == reading_procedures
     assert {t.status for t in tasks.values()} == {"open"}
 
@@ -304,9 +305,10 @@ def test_a_short_reference_row_is_quarantined_and_holds_the_rules_of_what_it_fee
 
     report, tasks, _ = _night(config, NIGHT_2)
     carrier = _entry(report, "carrier")
-    assert carrier.quarantined == 1 and carrier.feeds == ["coverage"]
+    assert carrier.quarantined == 1 and carrier.feeds == ["claim", "coverage"]  # carrier names of plans and claims
     assert report.status == "partial"
-    assert report.tasks is not None and set(report.tasks.held) == {"INS001", "INS002", "INS003"}
+    assert report.tasks is not None
+    assert set(report.tasks.held) == {"INS001", "INS002", "INS003", "CLM001", "CLM002", "PA001"}
     assert tasks["FRM002:patient:101"].status == "resolved"  # forms were read whole
     cfg = load_config(config)
     store = Store.open(cfg.store_url(), cfg.practice.practice())

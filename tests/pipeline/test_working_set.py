@@ -43,12 +43,28 @@ lookback_days = 200
 max_age_days = 900
 [rules.XR001]
 lookback_days = 400
+[rules.APT001]
+business_days = 4
+[rules.APT002]
+lookback_days = 60
+[rules.TX001]
+after_days = 5
+visit_months = 36
+[rules.CLM001]
+min_age_days = 1
+max_age_days = 400
+[rules.CLM002]
+after_days = 10
+[rules.PA001]
+window_days = 30
 """
 NARROW = """
 [rules]
-select = ["FRM", "INS003", "REF002"]
+select = ["FRM", "INS003", "REF002", "APT002", "CLM002"]
 [rules.REF002]
 lookback_days = 30
+[rules.APT002]
+lookback_days = 10
 """
 
 
@@ -140,11 +156,13 @@ def differences(full: Snapshot, fast: Snapshot, as_of: datetime, cfg: Config) ->
     reached = contacts | {a.patient_id for a in full.upcoming(start, needs.window_days)} | {
         r.patient_id for r in full.referrals
         if r.referral_date and 0 <= (today - r.referral_date).days <= needs.referral_days}
+    out_only = {r.patient_id for r in full.referrals if r.direction == ReferralDirection.OUT} - reached
     for pid in fast.patients:
         same(f"patient {pid}", "patient", full.patients[pid], fast.patients[pid])
         same(f"referrals of {pid}", "referral", full.referrals_by_patient.get(pid, []),
              fast.referrals_by_patient.get(pid, []))
-        if pid not in reached:  # reached by a referral out only: its row and referrals are all a rule reads
+        # Reached by a referral out only: its row and referrals are all a rule reads.
+        if pid not in reached and pid in out_only and not fast.appointments_by_patient.get(pid):
             continue
         # Of a long history the rules read appointments since the lookback's start, the first completed visit,
         # the newest completed form of each kind and the newest film of each kind (rules_history).
@@ -173,6 +191,50 @@ def differences(full: Snapshot, fast: Snapshot, as_of: datetime, cfg: Config) ->
            and r.referral_date and 0 <= (today - r.referral_date).days <= needs.referral_out_days}
     same("referrals out", "referral", out, out & {r.source_id for r in fast.referrals})
     same("first contacts", "patient", contacts, contacts & fast.patients.keys())
+    reached_here = [pid for pid in fast.patients if pid not in out_only or fast.appointments_by_patient.get(pid)]
+    found += _claims_and_treatment_differences(full, fast, reached_here, today, needs, reads)
+    return found
+
+
+def _claims_and_treatment_differences(full: Snapshot, fast: Snapshot, patients: list[str], today: date, needs: Any,
+                                      reads: set[str]) -> list[str]:
+    """What the appointment, treatment and claim rules read: broken and missed appointments, planned and completed
+    procedures with their claim lines and claims, claims still sent, each patient's latest visit."""
+    found: list[str] = []
+
+    def same(what: str, entity: str, a: Any, b: Any) -> None:
+        if entity in reads and a != b:
+            found.append(what)
+
+    broken_since = today - timedelta(days=needs.broken_days)
+    broken = {a.patient_id for a in full.appointments.values() if a.start is not None
+              and a.start.astimezone(TZ).date() >= broken_since and a.status.value in ("broken", "cancelled")}
+    same("patients with broken appointments", "appointment", broken, broken & fast.patients.keys())
+    sent = {c.patient_id for c in full.claims.values() if c.status.value == "sent" and c.claim_type.value != "preauth"
+            and needs.outstanding_claim_days and c.sent_date
+            and (today - c.sent_date).days > needs.outstanding_claim_days}
+    same("patients with claims out", "claim", sent, sent & fast.patients.keys())
+    completed_since = today - timedelta(days=needs.completed_procedure_days) if needs.completed_procedure_days else None
+    for pid in patients:
+        same(f"latest visit of {pid}", "appointment", full.last_completed_visit(pid), fast.last_completed_visit(pid))
+        procs = {p.source_id: p for p in full.procedures_by_patient.get(pid, [])
+                 if p.status.value == "planned" and needs.recent_visit_days
+                 or p.status.value == "complete" and completed_since and p.procedure_date
+                 and p.procedure_date >= completed_since}
+        fast_procs = {p.source_id for p in fast.procedures_by_patient.get(pid, [])}
+        same(f"planned and completed procedures of {pid}", "procedure", set(procs), set(procs) & fast_procs)
+        for proc in procs.values():
+            same(f"claim lines of procedure {proc.source_id}", "claim_procedure", full.claim_lines_of(proc.source_id),
+                 fast.claim_lines_of(proc.source_id))
+            if proc.appointment_id:
+                same(f"appointment of procedure {proc.source_id}", "appointment",
+                     full.appointments.get(proc.appointment_id), fast.appointments.get(proc.appointment_id))
+            named = {line.claim_id for line in full.claim_lines_of(proc.source_id) if line.claim_id}
+            same(f"claims of procedure {proc.source_id}", "claim", {c: full.claims.get(c) for c in named},
+                 {c: fast.claims.get(c) for c in named})
+        recent = [c for c in full.claims_by_patient.get(pid, []) if c.status.value == "sent"
+                  or (completed_since and c.service_date and c.service_date >= completed_since)]
+        same(f"claims of {pid}", "claim", recent, [c for c in recent if c.source_id in fast.claims])
     return found
 
 
@@ -182,7 +244,8 @@ def _assert_same(cfg: Config, as_of: datetime) -> CheckReport:
     assert (fast.rules, fast.skipped) == (full.rules, full.skipped)
     assert full.snapshot is not None and fast.snapshot is not None
     assert len(fast.snapshot.patients) < len(full.snapshot.patients)  # it is a working set
-    assert differences(full.snapshot, fast.snapshot, as_of, cfg) == []
+    diffs = differences(full.snapshot, fast.snapshot, as_of, cfg)
+    assert diffs == [], diffs[:60]
     return full
 
 
@@ -315,6 +378,24 @@ def test_the_comparison_sees_a_working_set_that_drops_plan_verifications(sample:
     assert found and all(d.startswith("verifications of plan") for d in found)
 
 
+def test_the_comparison_sees_a_working_set_without_claim_lines(sample: Sample, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claim rules' views are compared too: without claim lines the working set differs."""
+    from pms_bridge.store import working_set
+
+    real = working_set.records_where
+
+    def without_lines(store: Store, entity: str, *rest: Any) -> Any:
+        return iter(()) if entity == "claim_procedure" else real(store, entity, *rest)
+
+    cfg = _copy(sample, tmp_path)
+    monkeypatch.setattr(working_set, "records_where", without_lines)
+    full, fast = _checks(cfg, DEMO_AS_OF)
+    assert full.snapshot is not None and fast.snapshot is not None
+    found = differences(full.snapshot, fast.snapshot, DEMO_AS_OF, cfg)
+    assert found and all(d.startswith(("claim lines of", "claims of")) for d in found), found
+
+
 @pytest.mark.parametrize("dropped", ["first visit", "newest film", "newest form"])
 def test_the_comparison_sees_a_history_summary_that_keeps_the_wrong_row(
         sample: Sample, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dropped: str) -> None:
@@ -341,7 +422,7 @@ def test_the_comparison_sees_a_history_summary_that_keeps_the_wrong_row(
         full, fast = _checks(cfg, DEMO_AS_OF + timedelta(days=days))
         assert full.snapshot is not None and fast.snapshot is not None
         found += differences(full.snapshot, fast.snapshot, DEMO_AS_OF + timedelta(days=days), cfg)
-    expected = {"first visit": ("first visit of", "new patient"), "newest film": ("radiographs of",),
+    expected = {"first visit": ("first visit of", "new patient", "latest visit of"), "newest film": ("radiographs of",),
                 "newest form": ("forms of",)}[dropped]
     assert found and all(d.startswith(expected) for d in found), found
 
@@ -465,3 +546,20 @@ def test_names_are_read_for_the_tasks_the_html_lists_show(sample: Sample, tmp_pa
             pid: name for pid, name in stored_patient_names(store).items() if pid in by_status["open"]}
     finally:
         store.close()
+
+
+def test_unbilled_work_reaches_every_claim_not_sent_without_asking_for_coverage(sample: Sample, tmp_path: Path) -> None:
+    """The patients a route reading coverage per patient must ask for, so that CLM001 can see theirs."""
+    from pms_bridge.store.working_set import unbilled_work
+
+    cfg = _copy(sample, tmp_path, '\n[rules]\nselect = ["CLM001"]\n')
+    store = Store.open(cfg.store_url(), cfg.practice.practice())
+    try:
+        full, _ = _checks(cfg, DEMO_AS_OF)
+        with store.engine.connect() as conn:
+            reached = set(conn.scalars(unbilled_work(store, DEMO_AS_OF.date(), 180)))
+    finally:
+        store.close()
+    found = {f.patient_id for f in full.findings}
+    assert found and found <= reached
+    assert len(reached) < len({p for p in full.snapshot.patients}) / 4  # a few, not everyone seen lately

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pms_bridge.model import (
     Appointment,
+    Claim,
+    ClaimProcedure,
     Coverage,
     Document,
     Form,
@@ -106,6 +109,21 @@ class World:
     def form(self, patient: Patient, kind: str, on: date, **kw: Any) -> Form:
         moment = datetime(on.year, on.month, on.day, 9, 0, tzinfo=TZ)
         return self.add(Form(source_id=self._id(), patient_id=patient.source_id, kind=kind, completed_at=moment, **kw))
+
+    def claim(self, patient: Patient, status: str = "sent", claim_type: str = "primary", **kw: Any) -> Claim:
+        values = {"carrier_name": "Example Dental Plan", "fee": Decimal("250.00"),
+                  "insurance_estimate": Decimal("200.00")} | kw
+        return self.add(Claim(source_id=self._id(), patient_id=patient.source_id, status=status,
+                              claim_type=claim_type, **values))
+
+    def claim_line(self, procedure: Procedure, claim: Claim | None = None, status: str | None = None,
+                   **kw: Any) -> ClaimProcedure:
+        """The procedure's line: on ``claim`` (not received, or preauth on a pre-authorization), else an estimate."""
+        if status is None:
+            status = "estimate" if claim is None else "preauth" if claim.claim_type == "preauth" else "not_received"
+        return self.add(ClaimProcedure(source_id=self._id(), patient_id=procedure.patient_id,
+                                       procedure_id=procedure.source_id, claim_id=claim.source_id if claim else None,
+                                       status=status, procedure_date=procedure.procedure_date, **kw))
 
     def snapshot(self) -> Snapshot:
         return Snapshot.build(self.records, TZ)

@@ -39,7 +39,7 @@ def test_every_rule_runs_over_undated_appointments() -> None:
         dated = w.appointment(pat, at(1)).source_id
         # The dated visit makes its findings; the crowns on undated appointments make none (no XR002, no PA001),
         # and the undated appointments are no first visit (REF002: booked 21 days after the referral).
-        rules = ["FRM002", "INS002", "REF002", "SCH003", "XR001"] + (["FRM001"] if new else [])
+        rules = ["APT001", "FRM002", "INS002", "REF002", "SCH003", "XR001"] + (["FRM001"] if new else [])
         expected |= {(rule, pat.source_id, dated) for rule in rules}
     findings = evaluate(w.snapshot(), AS_OF)
     assert {(f.rule, f.patient_id, f.appointment_id) for f in findings} == expected

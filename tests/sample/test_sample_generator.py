@@ -53,6 +53,7 @@ HEADERS = {
     "eform": "EFormNum,FormType,PatNum,DateTimeShown,Description,DateTEdited,EFormDefNum,Status",
     "claim": "ClaimNum,PatNum,DateService,DateSent,ClaimStatus,DateReceived,PlanNum,ProvTreat,ClaimFee,"
     "InsPayEst,InsPayAmt,ClaimType,InsSubNum,SecDateTEdit",
+    "claimproc": "ClaimProcNum,ProcNum,ClaimNum,PatNum,Status,ProcDate,FeeBilled,InsPayEst,PlanNum,InsSubNum,SecDateTEdit",
 }
 # child table, column -> parent table (0 allowed where marked)
 FOREIGN_KEYS = [
@@ -91,6 +92,11 @@ FOREIGN_KEYS = [
     ("claim", "PlanNum", "insplan", False),
     ("claim", "ProvTreat", "provider", False),
     ("claim", "InsSubNum", "inssub", False),
+    ("claimproc", "ProcNum", "procedurelog", False),
+    ("claimproc", "ClaimNum", "claim", True),
+    ("claimproc", "PatNum", "patient", False),
+    ("claimproc", "PlanNum", "insplan", False),
+    ("claimproc", "InsSubNum", "inssub", False),
 ]
 STAMPS = ("DateTStamp", "SecDateTEdit", "SecDateTEntry", "DateTSheetEdited", "DateTEdited")
 
@@ -182,9 +188,13 @@ def test_foreign_keys_resolve(tables: dict[str, list[dict[str, str]]]) -> None:
 
 def test_values_are_raw_open_dental_values(tables: dict[str, list[dict[str, str]]]) -> None:
     assert {r["AptStatus"] for r in tables["appointment"]} == {"1", "2", "3", "5", "6", "7"}  # 3: unscheduled list
-    assert {r["ProcStatus"] for r in tables["procedurelog"]} <= {"1", "2", "4"}  # 4: EO, another office's
+    # 4: EO, another office's; 8: TPi, treatment the patient did not go ahead with
+    assert {r["ProcStatus"] for r in tables["procedurelog"]} <= {"1", "2", "4", "8"}
     assert {r["ClaimStatus"] for r in tables["claim"]} <= set("UHWSRI")
-    assert {r["ClaimType"] for r in tables["claim"]} <= {"P", "S"}
+    assert {r["ClaimType"] for r in tables["claim"]} == {"P", "S", "PreAuth"}
+    # claimproc.Status: 0 NotReceived, 1 Received, 2 Preauth, 6 Estimate (ClaimNum 0 exactly for estimates)
+    assert {r["Status"] for r in tables["claimproc"]} == {"0", "1", "2", "6"}
+    assert all((r["ClaimNum"] == "0") == (r["Status"] == "6") for r in tables["claimproc"])
     assert {r["Category"] for r in tables["definition"]} == {"2", "18", "35", "38"}
     for row in tables["procedurelog"]:
         dollars, cents = row["ProcFee"].split(".")
@@ -411,7 +421,88 @@ def _findings(t: dict[str, list[dict[str, str]]], now: datetime) -> set[tuple[st
                 or plan["CarrierNum"] not in pr.carriers
             ):
                 found.add(("INS003", pat, pp["PatPlanNum"]))
-    return found | _referral_findings(pr, t)
+    return found | _referral_findings(pr, t) | _appointment_findings(pr, t) | _claim_findings(pr, t)
+
+
+def _business_end(today: date, count: int) -> date:
+    day = today
+    while count:
+        day += timedelta(days=1)
+        count -= day.weekday() < 5
+    return day
+
+
+def _appointment_findings(pr: _Practice, t: dict[str, list[dict[str, str]]]) -> set[tuple[str, str, str]]:
+    """APT001 (unconfirmed within two business days), APT002 (broken in 30 days, nothing since), TX001."""
+    found = set()
+    last_day = _business_end(pr.today, 2)
+    for apt in t["appointment"]:
+        start = _dt(apt["AptDateTime"])
+        if apt["AptStatus"] == "1" and start is not None and pr.now <= start and start.date() <= last_day \
+                and "confirm" not in pr.defs[apt["Confirmed"]].lower():
+            found.add(("APT001", apt["PatNum"], apt["AptNum"]))
+    for pat, apts in pr.apts.items():
+        dated = [(start, a["AptStatus"]) for a in apts if (start := _dt(a["AptDateTime"])) is not None]
+        broken = [start for start, status in dated if status == "5" and start.date() >= pr.today - timedelta(days=30)]
+        later = [start for start, status in dated if status in "12" and broken and start > min(broken)]
+        if broken and pat in pr.seen and not later:
+            found.add(("APT002", pat, ""))
+    status = {r["AptNum"]: r["AptStatus"] for r in t["appointment"]}
+    last_seen = {pat: max(s for a in apts if a["AptStatus"] == "2" and (s := _dt(a["AptDateTime"])))
+                 for pat, apts in pr.apts.items() if pat in pr.seen}
+    for proc in t["procedurelog"]:
+        planned = _date(proc["DateTP"])
+        if proc["ProcStatus"] != "1" or planned is None or planned > pr.today - timedelta(days=15):
+            continue
+        seen = last_seen.get(proc["PatNum"])
+        if status.get(proc["AptNum"]) != "1" and seen and seen.date() >= pr.today - timedelta(days=548):
+            found.add(("TX001", proc["PatNum"], ""))
+    return found
+
+
+PREAUTH = ("D27", "D51", "D52", "D60", "D62", "D67", "D4341", "D4342")
+
+
+def _claim_findings(pr: _Practice, t: dict[str, list[dict[str, str]]]) -> set[tuple[str, str, str]]:
+    """CLM001 (completed 3-180 days ago, insured, on no claim sent or held), CLM002, PA001."""
+    found = set()
+    claims = {c["ClaimNum"]: c for c in t["claim"]}
+    lines: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for line in t["claimproc"]:
+        lines[line["ProcNum"]].append(line)
+
+    def insured(pat: str, day: date) -> bool:
+        for pp in pr.patplans[pat]:
+            sub = pr.subs[pp["InsSubNum"]]
+            term, effective = _date(sub["DateTerm"]), _date(sub["DateEffective"])
+            if (effective is None or effective <= day) and (term is None or day <= term):
+                return True
+        return False
+
+    billed_days = {(c["PatNum"], c["DateService"]) for c in claims.values()
+                   if c["ClaimType"] != "PreAuth" and c["ClaimStatus"] in "SRH"}
+    for proc in t["procedurelog"]:
+        day = _date(proc["ProcDate"])
+        if proc["ProcStatus"] != "2" or day is None or not 3 <= (pr.today - day).days <= 180:
+            continue
+        on = [claims[line["ClaimNum"]] for line in lines[proc["ProcNum"]] if line["ClaimNum"] != "0"]
+        billed = any(c["ClaimType"] != "PreAuth" and c["ClaimStatus"] in "SRH" for c in on)
+        if insured(proc["PatNum"], day) and not billed and (proc["PatNum"], proc["ProcDate"]) not in billed_days:
+            found.add(("CLM001", proc["PatNum"], proc["ProcDate"]))
+    for claim in claims.values():
+        sent = _date(claim["DateSent"])
+        if claim["ClaimStatus"] == "S" and claim["ClaimType"] != "PreAuth" and sent and (pr.today - sent).days > 30:
+            found.add(("CLM002", claim["PatNum"], claim["ClaimNum"]))
+    for apt in t["appointment"]:
+        start = _dt(apt["AptDateTime"])
+        if apt["AptStatus"] != "1" or start is None or not pr.now <= start < pr.now + timedelta(days=14):
+            continue
+        for proc in pr.procs[apt["AptNum"]]:
+            code = pr.codes[proc["CodeNum"]]["ProcCode"]
+            if code.startswith(PREAUTH) and insured(apt["PatNum"], start.date()) and not any(
+                    line["Status"] == "2" for line in lines[proc["ProcNum"]]):
+                found.add(("PA001", apt["PatNum"], apt["AptNum"]))
+    return found
 
 
 def _window_findings(pr: _Practice, apt: dict[str, str], start: datetime) -> list[tuple[str, str]]:

@@ -96,8 +96,9 @@ def test_a_registered_sink_is_configured_and_called_with_the_open_tasks(
     report = run_sync(cfg, parse_as_of(AS_OF_TEXT, cfg), check=True)
     assert report.checks is not None
     expected = sorted({f.key for f in report.checks.findings})
-    assert expected == ["FRM002:patient:101", "REF002:referral:1", "XR001:patient:101"]  # the mini practice's
-    assert report.tasks is not None and report.tasks.open_tasks == 3
+    # the mini practice's
+    assert expected == ["APT001:appointment:501", "FRM002:patient:101", "REF002:referral:1", "XR001:patient:101"]
+    assert report.tasks is not None and report.tasks.open_tasks == 4
     (label, keys, had_meta), = files.calls
     assert (label, keys, had_meta) == ("morning", expected, True)
     assert pms.calls == [("pms", expected, False)]

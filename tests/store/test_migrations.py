@@ -24,7 +24,8 @@ from pms_bridge.store.schema import SCHEMA_VERSION, metadata
 
 SCHEMAS = Path(__file__).parent / "schemas"
 # Every shape a released store can have (tests/store/schemas: DDL from the git history).
-RELEASED = {"schema-1a": 1, "schema-1b": 1, "schema-1c": 1, "schema-1d": 1, "schema-2": 2, "schema-3": 3}
+RELEASED = {"schema-1a": 1, "schema-1b": 1, "schema-1c": 1, "schema-1d": 1, "schema-2": 2, "schema-3": 3,
+            "schema-4": 4}
 PRACTICE = Practice(key="synth", name="Synthetic Dental", timezone="America/Chicago")
 START = datetime(2026, 3, 8, 15, 0, tzinfo=UTC)
 

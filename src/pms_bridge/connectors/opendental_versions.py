@@ -54,6 +54,11 @@ OPEN_DENTAL_VERSION_FLOORS: tuple[VersionFloor, ...] = (
         unless_param="PatNum",
     ),
     VersionFloor(
+        "GET", "/claimprocs", "22.2.33", "GET /claimprocs",
+        "claim lines are not read: pre-authorizations are not seen (ignore PA001) and claims are matched to "
+        "procedures by their service date; upgrade Open Dental",
+    ),
+    VersionFloor(
         "GET", "/insverifies", "23.2.23", "GET /insverifies",
         "insurance verifications are not read; upgrade Open Dental or ignore INS002",
     ),

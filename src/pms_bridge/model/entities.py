@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model
 
 from pms_bridge.model.enums import (
     AppointmentStatus,
+    ClaimProcedureStatus,
     ClaimStatus,
     ClaimType,
     CoverageRelationship,
@@ -268,7 +269,28 @@ class Claim(Record):
     insurance_estimate: Money | None = None
     insurance_paid: Money | None = None
     plan_id: Id | None = None
+    carrier_id: Id | None = None
+    carrier_name: str | None = None
     provider_id: Id | None = None
+
+
+class ClaimProcedure(Record):
+    """A procedure's line with one insurance plan: an estimate, a claim's line or a pre-authorization's.
+
+    Open Dental: claimproc. Without a claim (``claim_id``) the line is an estimate.
+    """
+
+    entity: ClassVar[str] = "claim_procedure"
+    table: ClassVar[str] = "claim_procedures"
+
+    patient_id: Id
+    procedure_id: Id | None = None  # none on a claim's adjustment lines
+    claim_id: Id | None = None  # none while the line is an estimate
+    status: Code[ClaimProcedureStatus]
+    procedure_date: date | None = None
+    fee_billed: Money | None = None
+    insurance_estimate: Money | None = None
+    plan_id: Id | None = None
 
 
 ENTITY_TYPES: tuple[type[Record], ...] = (
@@ -284,5 +306,6 @@ ENTITY_TYPES: tuple[type[Record], ...] = (
     Document,
     Form,
     Claim,
+    ClaimProcedure,
 )
 ENTITIES: dict[str, type[Record]] = {t.entity: t for t in ENTITY_TYPES}

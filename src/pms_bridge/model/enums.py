@@ -107,3 +107,19 @@ class ClaimType(StrEnum):
     SECONDARY = "secondary"
     PREAUTH = "preauth"
     OTHER = "other"
+
+
+class ClaimProcedureStatus(StrEnum):
+    """What one procedure's line with one insurance plan is (Open Dental: claimproc.Status)."""
+
+    ESTIMATE = "estimate"  # an estimate only: on no claim yet
+    NOT_RECEIVED = "not_received"  # on a claim, not paid yet
+    RECEIVED = "received"  # on a claim, paid
+    PREAUTH = "preauth"  # on a pre-authorization
+    ADJUSTMENT = "adjustment"  # an insurance adjustment, not a procedure's line
+    SUPPLEMENTAL = "supplemental"  # a supplemental payment on a claim
+    CAP_CLAIM = "cap_claim"  # on a capitation claim
+    CAP_ESTIMATE = "cap_estimate"  # capitation, not complete yet
+    CAP_COMPLETE = "cap_complete"  # capitation, complete: no claim is sent
+    HISTORY = "history"  # insurance history (frequency limits), no claim
+    OTHER = "other"

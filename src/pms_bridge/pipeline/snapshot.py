@@ -50,7 +50,9 @@ def load_snapshot(
     clinic_rows = store.load_references(["clinic"]).get("clinic", {}) if clinics is not None else None
     if as_of is None or needs is None:
         return Snapshot.build(_every_record(store), store.practice.tz, clinics, clinic_rows)
-    reach = Reach(as_of, needs.window_days, needs.first_contact_days, needs.referral_days, needs.referral_out_days)
+    reach = Reach(as_of, needs.window_days, needs.first_contact_days, needs.referral_days, needs.referral_out_days,
+                  needs.broken_days, needs.completed_procedure_days, needs.recent_visit_days,
+                  needs.outstanding_claim_days)
     found = find_working_set(store, reach)
     log.debug("snapshot.working_set", patients=len(found.patient_ids), referred_out=len(found.referred_out),
               window=len(found.window_appointment_ids))
@@ -62,19 +64,25 @@ def load_snapshot(
 def rules_history(store: Store, reach: Reach) -> History:
     """What of a reached patient's history the rules read (rules.Snapshot builds nothing else from it):
 
-    - appointments since the earliest referral or first contact in reach (a day early, for time zones), and
-      the first completed visit (whether the patient is new);
+    - appointments since the earliest referral, first contact or broken appointment in reach (a day early, for
+      time zones), the first completed visit (whether the patient is new) and the latest (whether planned
+      treatment is followed up);
     - the newest completed form of each kind (forms on file and how recent);
     - the newest film on file of each radiograph kind (documents) and of each film code (procedures), besides
-      every procedure on a window appointment (loaded apart).
+      every procedure on a window appointment (loaded apart);
+    - every planned procedure (unscheduled treatment) and the appointment it is on, procedures completed since
+      the claim rules' lookback, their claim lines, and claims of services since then or still sent.
 
     The rest of a long history stays in the store: memory follows the patients in reach, not their years.
     """
     films = frozenset(code for code in procedure_codes_stored(store) if radiograph_kind_of_procedure(code) is not None)
-    first_day = reach.today(store.practice.tz) - timedelta(days=max(reach.first_contact_days, reach.referral_days) + 1)
+    today = reach.today(store.practice.tz)
+    first_day = today - timedelta(days=max(reach.first_contact_days, reach.referral_days, reach.broken_days) + 1)
     since = datetime.combine(first_day, time(), store.practice.tz)
+    completed = today - timedelta(days=reach.completed_procedure_days) if reach.completed_procedure_days else None
     return History(procedure_codes=films, radiograph_documents=True, summaries=True, appointments_since=since,
-                   film_statuses=frozenset(status.value for status in FILM_ON_FILE))
+                   film_statuses=frozenset(status.value for status in FILM_ON_FILE),
+                   planned_procedures=reach.recent_visit_days > 0, completed_since=completed, claims_since=completed)
 
 
 def _every_record(store: Store) -> Iterator[Record]:

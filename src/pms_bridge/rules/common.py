@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from pms_bridge.model import Appointment, Referral
+from pms_bridge.model import Appointment, Procedure, Referral
 from pms_bridge.model.enums import ReferralDirection
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.dates import day_before, not_before
@@ -60,3 +60,10 @@ def recent_referral_in(referral: Referral, earliest: date, today: date) -> bool:
         and referral.referral_date is not None
         and earliest <= referral.referral_date <= today
     )
+
+
+def procedure_label(procedure: Procedure) -> str:
+    """A procedure as a coordinator reads it on a task: its code and tooth (or, with no tooth, its surface or
+    quadrant, e.g. D4341 UR), so two lines of one code tell apart."""
+    where = f" #{procedure.tooth}" if procedure.tooth else (f" {procedure.surface}" if procedure.surface else "")
+    return f"{procedure.code}{where}"

@@ -26,3 +26,12 @@ def day_before(day: date) -> date:
 def not_before(due: date, today: date) -> date:
     """A due date never lies in the past: past-due work is due today."""
     return max(due, today)
+
+
+def business_days_after(day: date, count: int) -> date:
+    """The ``count``-th business day after ``day`` (Saturdays and Sundays are not business days)."""
+    while count > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day

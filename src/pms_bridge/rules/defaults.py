@@ -24,3 +24,7 @@ def default_minutes() -> dict[str, int]:
 
 def default_radiograph_needs() -> list[dict[str, Any]]:
     return [dict(need) for need in procedure_code_defaults()["radiograph_needs"]]
+
+
+def default_preauth_codes() -> list[str]:
+    return list(procedure_code_defaults()["preauth_codes"])

@@ -78,7 +78,11 @@ def rules_markdown() -> str:
             lines += ["", "| setting | default | meaning |", "|---|---|---|"]
             for name, setting in info["settings"].items():
                 lines.append(f"| `{name}` | `{_short(setting['default'])}` | {setting['description']} |")
-            example = next(iter(info["settings"].items()))
-            lines += ["", "```toml", f"[rules.{r.code}]", f"{example[0]} = {_toml_value(example[1]['default'])}",
-                      "```"]
+            own = r.settings_model.toml_example
+            if own:
+                lines += ["", "```toml", f"[rules.{r.code}]", *own.strip().splitlines(), "```"]
+            else:
+                example = next(iter(info["settings"].items()))
+                lines += ["", "```toml", f"[rules.{r.code}]",
+                          f"{example[0]} = {_toml_value(example[1]['default'])}", "```"]
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pms_bridge.model.vocabulary import Severity
 
-SubjectType = Literal["patient", "appointment", "procedure", "coverage", "referral"]
+SubjectType = Literal["patient", "appointment", "procedure", "coverage", "referral", "claim"]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -18,8 +18,14 @@ from pms_bridge.rules.finding import Finding
 # The spans of time a rule reads: "window" is days ahead of today (appointments), "first_contact" and
 # "referral" are days back (first contacts, referrals). Sync fetches per-patient details for their widest.
 # window: appointments ahead; first_contact / referral: patients whose whole history the rules read;
-# referral_out: referrals out a rule follows up, of patients it needs no more of than the patient row.
-Horizon = Literal["window", "first_contact", "referral", "referral_out"]
+# referral_out: referrals out a rule follows up, of patients it needs no more of than the patient row;
+# broken: days back to appointments broken or missed; completed_procedure: days back to completed
+# procedures that may still need a claim; recent_visit: days back to the completed visit that makes
+# planned treatment worth following up; outstanding_claim: claims still in the sent state that were sent
+# more than this many days ago (a smaller value reaches more: the smallest of the rules' values counts).
+Horizon = Literal["window", "first_contact", "referral", "referral_out", "broken", "completed_procedure",
+                  "recent_visit", "outstanding_claim"]
+HORIZON_KINDS: tuple[str, ...] = get_args(Horizon)
 
 
 class RuleSettings(BaseModel):
@@ -29,6 +35,8 @@ class RuleSettings(BaseModel):
 
     # Which settings (field name) are which horizons, e.g. {"window_days": ("window",)}.
     horizons: ClassVar[Mapping[str, tuple[Horizon, ...]]] = {}
+    # The reference page's example of the rule's table (TOML lines after [rules.CODE]); default: its first setting.
+    toml_example: ClassVar[str] = ""
 
 
 class WindowSettings(RuleSettings):
@@ -45,18 +53,28 @@ class Horizons:
     first_contact_days: int = 0
     referral_days: int = 0
     referral_out_days: int = 0
+    broken_days: int = 0
+    completed_procedure_days: int = 0
+    recent_visit_days: int = 0
+    outstanding_claim_days: int = 0
 
 
 def horizons(settings: Iterable[RuleSettings] | None = None) -> Horizons:
     """The widest horizons of these rule settings (default: every rule with its default settings)."""
     if settings is None:
         settings = [r.settings() for r in RULES.values()]
-    widest = dict.fromkeys(("window", "first_contact", "referral", "referral_out"), 0)
+    widest = dict.fromkeys(HORIZON_KINDS, 0)
     for values in settings:
         for name, kinds in values.horizons.items():
             for kind in kinds:
-                widest[kind] = max(widest[kind], getattr(values, name))
-    return Horizons(widest["window"], widest["first_contact"], widest["referral"], widest["referral_out"])
+                days = getattr(values, name)
+                wider = min if kind in NARROWER_WHEN_LONGER and widest[kind] else max
+                widest[kind] = wider(widest[kind], days)
+    return Horizons(**{f"{kind}_days": days for kind, days in widest.items()})
+
+
+# Horizons that reach less the more days they give (an age things must have passed, not a span back).
+NARROWER_WHEN_LONGER = frozenset({"outstanding_claim"})
 
 
 Check = Callable[[RuleContext, Any], Iterable[Finding]]

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from pms_bridge.model import (
     Appointment,
     Claim,
+    ClaimProcedure,
     Coverage,
     Document,
     Form,
@@ -73,9 +74,12 @@ class Snapshot:
     referrals_by_patient: dict[str, list[Referral]] = field(default_factory=lambda: defaultdict(list))
     documents_by_patient: dict[str, list[Document]] = field(default_factory=lambda: defaultdict(list))
     forms_by_patient: dict[str, list[Form]] = field(default_factory=lambda: defaultdict(list))
+    claims: dict[str, Claim] = field(default_factory=dict)
     claims_by_patient: dict[str, list[Claim]] = field(default_factory=lambda: defaultdict(list))
+    claim_procedures_by_procedure: dict[str, list[ClaimProcedure]] = field(default_factory=lambda: defaultdict(list))
     radiographs_by_patient: dict[str, list[RadiographOnFile]] = field(default_factory=lambda: defaultdict(list))
     _completed_visit: dict[str, date] = field(default_factory=dict)  # patient -> first completed visit
+    _last_visit: dict[str, date] = field(default_factory=dict)  # patient -> latest completed visit
     clinic_scope: ClinicScope | None = None  # None: every clinic makes findings
 
     @classmethod
@@ -142,15 +146,23 @@ class Snapshot:
                 if not record.is_deleted:
                     self.forms_by_patient[record.patient_id].append(record)
             case Claim():
+                self.claims[record.source_id] = record
                 self.claims_by_patient[record.patient_id].append(record)
+            case ClaimProcedure():
+                if record.procedure_id:
+                    self.claim_procedures_by_procedure[record.procedure_id].append(record)
 
     def _finish(self) -> None:
         for apts in self.appointments_by_patient.values():
             apts.sort(key=_in_time_order)
-            for apt in apts:
-                if apt.status == AppointmentStatus.COMPLETE and apt.start is not None:
-                    self._completed_visit.setdefault(apt.patient_id, apt.start.astimezone(self.tz).date())
-                    break
+            done = [a.start for a in apts if a.status == AppointmentStatus.COMPLETE and a.start is not None]
+            if done:
+                self._completed_visit[apts[0].patient_id] = done[0].astimezone(self.tz).date()
+                self._last_visit[apts[0].patient_id] = done[-1].astimezone(self.tz).date()
+        for lines in self.claim_procedures_by_procedure.values():
+            lines.sort(key=lambda c: c.source_id)
+        for claims in self.claims_by_patient.values():
+            claims.sort(key=lambda c: (c.service_date or date.min, c.source_id))
         for procs in self.procedures_by_appointment.values():
             procs.sort(key=lambda p: (p.code, p.source_id))
         for covs in self.coverages_by_patient.values():
@@ -184,6 +196,13 @@ class Snapshot:
 
     def first_completed_visit(self, patient_id: str) -> date | None:
         return self._completed_visit.get(patient_id)
+
+    def last_completed_visit(self, patient_id: str) -> date | None:
+        return self._last_visit.get(patient_id)
+
+    def claim_lines_of(self, procedure_id: str) -> list[ClaimProcedure]:
+        """The procedure's lines with insurance plans: estimates, claims, pre-authorizations."""
+        return self.claim_procedures_by_procedure.get(procedure_id, [])
 
     def is_new_patient(self, patient_id: str, today: date) -> bool:
         """No completed visit yet: neither a completed appointment nor a first-visit date on or before today."""

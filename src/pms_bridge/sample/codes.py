@@ -149,6 +149,13 @@ PA_FMX_PANO = frozenset({"D0210", "D0220", "D0230", "D0330"})
 # Codes that need a recent periapical/FMX/pano (XR002), checked conservatively.
 NEEDS_PA_PREFIXES = ("D27", "D29", "D3", "D6", "D7")
 NEEDS_FMX = frozenset({"D4341", "D4342"})
+# Work the office gets pre-authorized before it is done (crowns, dentures, implants, bridges, SRP; PA001).
+PREAUTH_PREFIXES = ("D27", "D51", "D52", "D60", "D62", "D67")
+PREAUTH_CODES = frozenset({"D4341", "D4342"})
+
+
+def needs_preauth(code: str) -> bool:
+    return code.startswith(PREAUTH_PREFIXES) or code in PREAUTH_CODES
 
 # Teeth (universal numbering).
 MOLARS = (2, 3, 14, 15, 18, 19, 30, 31)

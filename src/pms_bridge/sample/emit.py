@@ -9,10 +9,15 @@ from pms_bridge.sample.codes import (
     HYGIENE_KINDS,
     TYPE_OF_KIND,
     XRAY_CATEGORY,
+    needs_preauth,
 )
 from pms_bridge.sample.opendental_enums import (
     BROKEN,
     COMPLETE,
+    CP_ESTIMATE,
+    CP_NOT_RECEIVED,
+    CP_PREAUTH,
+    CP_RECEIVED,
     DEF_APPT_CONFIRMED,
     DEF_IMAGE_CATS,
     DEF_INS_VERIFY_STATUS,
@@ -25,6 +30,7 @@ from pms_bridge.sample.opendental_enums import (
     SHEET_MEDICAL_HISTORY,
     SHEET_PATIENT_FORM,
     TP,
+    TPI,
     UNSCHED_LIST,
     VERIFY_PATIENT_ENROLLMENT,
     C,
@@ -35,6 +41,8 @@ from pms_bridge.sample.records import Doc, InsSub, PatCov, Person, Proc, Sheet, 
 from pms_bridge.sample.tables import NO_DATE, NO_DATETIME, Money
 
 UNSCHEDULED_AFTER_DAYS = 180  # older broken visits, well before any referral or first-contact window
+CONFIRMED_AHEAD_DAYS = 7  # the office confirms every visit of the coming week (planted ones excepted)
+CLAIM_AFTER_DAYS = 3  # a visit's claim goes out within this many days
 
 
 def write_household(pr: Practice, members: list[Person], subs: list[InsSub]) -> None:
@@ -170,6 +178,11 @@ def _confirmed(pr: Practice, person: Person, visit: Visit) -> int:
         name = rng.choice(("Unconfirmed", "Not Called", "Left Msg", "Texted"))
     else:
         name = "Not Called"
+    # Decided after the draws above, so that the rest of the practice comes out the same.
+    if visit.status == SCHEDULED and visit.unconfirmed:
+        name = "Left Msg"
+    elif visit.status == SCHEDULED and (visit.day - pr.today).days <= CONFIRMED_AHEAD_DAYS:
+        name = "Appointment Confirmed"
     return pr.defs[(DEF_APPT_CONFIRMED, name)]
 
 
@@ -232,12 +245,19 @@ def _procedure(pr: Practice, person: Person, proc: Proc) -> None:
         Money(code.fee),
         proc.surf,
         proc.tooth,
-        proc.status or (C if done else TP),
+        proc.status or (C if done else _planned_status(proc)),
         proc.prov,
         pr.code_nums[proc.code],
         min(planned_on, pr.now).date(),
         min(stamp, pr.now),
     )
+
+
+def _planned_status(proc: Proc) -> int:
+    """Treatment the background patient did not go ahead with (on a planned appointment, never booked) is
+    set inactive, as an office does once the patient declines: the unscheduled-treatment list holds only
+    what a coordinator still has to call about."""
+    return TPI if proc.visit is None and proc.planned is not None else TP
 
 
 def _documents(pr: Practice, person: Person, visits: list[Visit]) -> None:
@@ -325,6 +345,8 @@ def _share(code: str) -> int:
 
 def _claims(pr: Practice, person: Person, visits: list[Visit]) -> None:
     for visit in visits:
+        if visit.status == SCHEDULED:
+            _booked_lines(pr, person, visit)
         if visit.status != COMPLETE or not visit.procs:
             continue
         fee = sum(CODE_BY_ID[p.code].fee for p in visit.procs)
@@ -332,6 +354,9 @@ def _claims(pr: Practice, person: Person, visits: list[Visit]) -> None:
         primary_paid: date | None = None
         for cov in sorted(person.covs, key=lambda c: c.ordinal):
             if not cov.sub.covers(visit.day):
+                continue
+            if visit.claim == "none":  # not made yet: the lines are still estimates
+                _lines(pr, person, visit.procs, 0, CP_ESTIMATE, cov, visit.day)
                 continue
             if cov.ordinal == 1:
                 est = estimate
@@ -341,23 +366,66 @@ def _claims(pr: Practice, person: Person, visits: list[Visit]) -> None:
                 _claim(pr, person, visit, cov, "S", fee, est, primary_paid)
 
 
+def _booked_lines(pr: Practice, person: Person, visit: Visit) -> None:
+    """A booked visit's estimates with the insurance that covers its day, and its pre-authorization."""
+    for cov in sorted(person.covs, key=lambda c: c.ordinal):
+        if not cov.sub.covers(visit.day):
+            continue
+        major = [p for p in visit.procs if needs_preauth(p.code)]
+        if major and visit.preauth and cov.ordinal == 1:
+            _preauth(pr, person, visit, cov, major)
+        _lines(pr, person, [p for p in visit.procs if p not in major or not visit.preauth or cov.ordinal != 1],
+               0, CP_ESTIMATE, cov, visit.day)
+
+
+def _preauth(pr: Practice, person: Person, visit: Visit, cov: PatCov, procs: list[Proc]) -> None:
+    """Sent when the visit was booked; the carrier answered within two weeks."""
+    booked = (visit.booked or pr.now).date()
+    sent = min(booked + timedelta(days=1), pr.today - timedelta(days=1))
+    answered = sent + timedelta(days=14)
+    received = answered if answered < pr.today else None
+    fee = sum(CODE_BY_ID[p.code].fee for p in procs)
+    est = sum(CODE_BY_ID[p.code].fee * _share(p.code) // 100 for p in procs)
+    claim = pr.t.add(
+        "claim", person.num, visit.day, sent, "R" if received else "S", received or NO_DATE, cov.sub.plan.num,
+        visit.prov, Money(fee), Money(est), Money(0), "PreAuth", cov.sub.num,
+        min(datetime.combine(received or sent, time(11)), pr.now),
+    )
+    _lines(pr, person, procs, claim, CP_PREAUTH, cov, visit.day)
+
+
+def _lines(pr: Practice, person: Person, procs: list[Proc], claim: int, status: int, cov: PatCov, day: date) -> None:
+    """One claimproc per procedure with this coverage's plan."""
+    for proc in procs:
+        fee = CODE_BY_ID[proc.code].fee
+        estimate = fee * _share(proc.code) // 100 if cov.ordinal == 1 else 0
+        pr.t.add("claimproc", proc.num, claim, person.num, status, day, Money(fee), Money(estimate),
+                 cov.sub.plan.num, cov.sub.num, min(datetime.combine(day, time(17)), pr.now))
+
+
 def _claim(
     pr: Practice, person: Person, visit: Visit, cov: PatCov, kind: str, fee: int, est: int, ready: date | None
 ) -> date | None:
-    """One claim; returns the day insurance paid it, if it has."""
+    """One claim and its lines; returns the day insurance paid it, if it has."""
     rng = pr.rng
     sent = received = None
     if ready is None:
         status = "H"  # secondary waiting for the primary's payment
-    elif ready >= pr.today - timedelta(days=3) and rng.random() < 0.6:
+    elif ready >= pr.today - timedelta(days=CLAIM_AFTER_DAYS) and rng.random() < 0.6:
         status = rng.choice("UW")  # not sent yet
+        if ready <= pr.today - timedelta(days=CLAIM_AFTER_DAYS):  # its day to go out has come: it went
+            status, sent = "S", pr.today - timedelta(days=1)
     else:
         sent = min(ready + timedelta(days=rng.randint(0, 2)), pr.today - timedelta(days=1))
         paid_on = sent + timedelta(days=rng.randint(7, 30))
         status, received = ("R", paid_on) if paid_on < pr.today else ("S", None)
     paid = est * rng.randint(90, 100) // 100 if received else 0
+    if visit.claim is not None and kind == "P":  # a planted claim state, decided after the draws above
+        status = visit.claim
+        sent = visit.day + timedelta(days=2) if status == "S" else None
+        received, paid = None, 0
     edited = received or sent or visit.day
-    pr.t.add(
+    claim = pr.t.add(
         "claim",
         person.num,
         visit.day,
@@ -373,4 +441,5 @@ def _claim(
         cov.sub.num,
         min(datetime.combine(edited, time(15, rng.randrange(60))), pr.now),
     )
+    _lines(pr, person, visit.procs, claim, CP_RECEIVED if received else CP_NOT_RECEIVED, cov, visit.day)
     return received

@@ -45,7 +45,7 @@ CARRIERS = tuple(
             Prairie Smile Assurance | 72011
             Keystone Dental Plan | 72455
             Bluewater Dental Trust | 73002
-            Northgate Health Dental | 73391
+            Northstar Health Dental | 73391
             Cedar Benefit Administrators | 74120
             Lakeshore Dental Network | 74806
             Copperfield Insurance Group | 75177

@@ -33,6 +33,9 @@ IMG_TYPE = dict(enumerate(["Document", "Radiograph", "Photo", "File", "Attachmen
 DEF_CAT = {2: "ApptConfirmed", 11: "ProcCodeCats", 13: "RecallUnschedStatus", 18: "ImageCats", 27: "CommLogTypes",
            33: "TaskPriorities", 35: "ProviderSpecialties", 38: "InsuranceVerificationStatus"}
 CLAIM_STATUS = {"U", "H", "W", "S", "R", "I"}  # stored as letters, sent as letters
+CLAIMPROC_STATUS = dict(enumerate(
+    ["NotReceived", "Received", "Preauth", "Adjustment", "Supplemental", "CapClaim", "Estimate", "CapComplete",
+     "CapEstimate", "InsHist"]))
 HIST_ACTION = dict(enumerate(["Created", "Changed", "Missed", "Cancelled", "Deleted"]))  # HistAppointmentAction
 EFORM_TYPE = dict(enumerate(["PatientForm", "MedicalHistory", "Consent"]))  # EnumEFormType
 EFORM_STATUS = dict(enumerate(["None", "ReadyForPatientFill", "Filled", "Imported", "UnmatchedToPatient"]))
@@ -47,6 +50,9 @@ def number(names: Mapping[int, str], name: str) -> int:
 SCHEDULED, COMPLETE, UNSCHED_LIST, BROKEN, PLANNED, PT_NOTE = (
     number(APT_STATUS, n) for n in ("Scheduled", "Complete", "UnschedList", "Broken", "Planned", "PtNote"))
 TP, C = number(PROC_STATUS, "TP"), number(PROC_STATUS, "C")
+TPI = number(PROC_STATUS, "TPi")  # treatment planned, inactive (declined or put off)
+CP_NOT_RECEIVED, CP_RECEIVED, CP_PREAUTH, CP_ESTIMATE = (
+    number(CLAIMPROC_STATUS, n) for n in ("NotReceived", "Received", "Preauth", "Estimate"))
 EO = number(PROC_STATUS, "EO")  # existing, charted from another office's records
 PATIENT, INACTIVE = number(PAT_STATUS, "Patient"), number(PAT_STATUS, "Inactive")
 PROV_ACTIVE = number(PROV_STATUS, "Active")
@@ -72,7 +78,7 @@ PRIMARY_KEYS = {
     "insverify": "InsVerifyNum", "referral": "ReferralNum", "refattach": "RefAttachNum", "document": "DocNum",
     "sheet": "SheetNum", "claim": "ClaimNum", "eform": "EFormNum", "clinic": "ClinicNum",
     "mount": "MountNum", "mountitem": "MountItemNum", "histappointment": "HistApptNum",
-    "preference": "PrefNum", "proccodenote": "ProcCodeNoteNum",
+    "preference": "PrefNum", "proccodenote": "ProcCodeNoteNum", "claimproc": "ClaimProcNum",
 }
 # The column the database stamps on every change ("in the PMS": touch/insert).
 STAMP_COLUMN = {
@@ -80,4 +86,5 @@ STAMP_COLUMN = {
     "procedurecode": "DateTStamp", "referral": "DateTStamp", "refattach": "DateTStamp", "document": "DateTStamp",
     "carrier": "SecDateTEdit", "insplan": "SecDateTEdit", "inssub": "SecDateTEdit", "patplan": "SecDateTEdit",
     "insverify": "SecDateTEdit", "claim": "SecDateTEdit", "sheet": "DateTSheetEdited", "eform": "DateTEdited",
+    "claimproc": "SecDateTEdit",
 }

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pms_bridge.sample.opendental_enums import EO, REF_TO
+from pms_bridge.sample.opendental_enums import BROKEN, EO, REF_TO
 from pms_bridge.sample.planter import (
     RECALL,
     SRP,
@@ -26,7 +26,7 @@ from pms_bridge.sample.planter import (
     proc_of,
 )
 from pms_bridge.sample.practice import Practice
-from pms_bridge.sample.records import Person, RefLink
+from pms_bridge.sample.records import Person, Proc, RefLink, Visit
 
 Case = Callable[[Planter], Subject]
 CASES: list[tuple[str, str, Case]] = []
@@ -307,6 +307,108 @@ def ref004_fifty_five_days(pl: Planter) -> Subject:
     return _referred_out(pl, 55)
 
 
+def _unconfirmed_recall(pl: Planter, first: int, last: int) -> tuple[Person, Visit]:
+    """An established patient's recall between the ``first``-th and ``last``-th business day, status Left Msg."""
+    person = pl.regular()
+    visit = pl.visit(person, "recall", pl.business_day(last), RECALL, lo=pl.business_day(first))
+    visit.unconfirmed = True
+    return person, visit
+
+
+@case("APT001", "recall visit on the first or second business day from today whose confirmation status is Left Msg")
+def apt001_left_message(pl: Planter) -> Subject:
+    return *_unconfirmed_recall(pl, 1, 2), None
+
+
+@case("APT001", "recall visit on the next business day, confirmation status Left Msg")
+def apt001_next_business_day(pl: Planter) -> Subject:
+    return *_unconfirmed_recall(pl, 1, 1), None
+
+
+def _broken_recall(pl: Planter, days_ago: int) -> tuple[Person, Visit]:
+    """An established patient whose recall visit ``days_ago`` was broken (no procedures were attached)."""
+    person = pl.regular()
+    visit = pl.visit(person, "recall", -days_ago, (), leeway=1, pattern="/XXXXXXXXXX/")
+    visit.status = BROKEN
+    return person, visit
+
+
+@case("APT002", "established patient whose recall about 12 days ago was broken; nothing booked or seen since")
+def apt002_broken_recall(pl: Planter) -> Subject:
+    person, _ = _broken_recall(pl, 12)
+    return person, None, None
+
+
+@case("APT002", "established patient whose recall about 25 days ago was broken; nothing booked or seen since")
+def apt002_broken_weeks_ago(pl: Planter) -> Subject:
+    person, _ = _broken_recall(pl, 25)
+    return person, None, None
+
+
+def _declined_crown(pl: Planter, tooth: str, covered: bool = True,
+                    visits: tuple[int, ...] = (730, 545, 365, 180)) -> tuple[Person, Proc]:
+    """An established patient whose last exam (``visits``: days ago) found a crown that was never booked."""
+    person = pl.regular(visits, covered=covered)
+    last = max(person.visits, key=lambda v: v.start)
+    return person, person.add_proc(None, "D2740", last.prov, tooth, diagnosed=last.start)
+
+
+@case("TX001", "crown D2740 treatment-planned at the exam about 180 days ago, never scheduled")
+def tx001_crown_unscheduled(pl: Planter) -> Subject:
+    person, proc = _declined_crown(pl, "19")
+    return person, None, proc
+
+
+@case("TX001", "crown and build-up planned about 180 days ago for an uninsured patient, never scheduled")
+def tx001_uninsured(pl: Planter) -> Subject:
+    person, proc = _declined_crown(pl, "3", covered=False)
+    person.add_proc(None, "D2950", proc.prov, "3", diagnosed=proc.diagnosed)
+    return person, None, proc
+
+
+def _last_claim(pl: Planter, visits: tuple[int, ...], claim: str) -> Person:
+    """An insured established patient whose last visit's claim is ``claim`` ("none", or a ClaimStatus)."""
+    person = pl.regular(visits)
+    max(person.visits, key=lambda v: v.start).claim = claim
+    return person
+
+
+@case("CLM001", "insured patient's visit about 10 days ago whose claim was never made (lines still estimates)")
+def clm001_no_claim(pl: Planter) -> Subject:
+    return _last_claim(pl, (730, 545, 365, 180, 10), "none"), None, None
+
+
+@case("CLM001", "insured patient's visit about 40 days ago whose claim is still unsent (U)")
+def clm001_unsent(pl: Planter) -> Subject:
+    return _last_claim(pl, (730, 545, 365, 180, 40), "U"), None, None
+
+
+@case("CLM002", "claim for a visit about 45 days ago, sent two days after it and still not received")
+def clm002_unpaid(pl: Planter) -> Subject:
+    return _last_claim(pl, (730, 545, 365, 180, 45), "S"), None, None
+
+
+@case("CLM002", "claim for a visit about 90 days ago, sent and still not received")
+def clm002_unpaid_long(pl: Planter) -> Subject:
+    return _last_claim(pl, (730, 545, 365, 90), "S"), None, None
+
+
+@case("PA001", "crown D2740 booked in the window for an insured patient; no pre-authorization was sent")
+def pa001_crown(pl: Planter) -> Subject:
+    person = pl.regular(pa_tooth="18")
+    visit = pl.visit(person, "rest", 12, crown("18"), lo=6)
+    visit.preauth = False
+    return person, visit, proc_of(visit, "D2740")
+
+
+@case("PA001", "SRP D4341 booked in the window for an insured patient; no pre-authorization was sent")
+def pa001_srp(pl: Planter) -> Subject:
+    person = pl.regular((700, 545, 365, 180), fmx=365)
+    visit = pl.visit(person, "srp", 11, SRP, lo=6)
+    visit.preauth = False
+    return person, visit, visit.procs[0]
+
+
 # Controls: patients that look like a problem to a naive reading but are not one. They make no
 # finding, so planted.json does not list them.
 Control = Callable[[Planter], Person]
@@ -335,6 +437,50 @@ def outside_films(pl: Planter) -> Person:
     film = person.add_proc(None, "D0210", person.pri_prov, diagnosed=pl.pr.now - timedelta(days=90))
     film.status = EO
     pl.first_visit(person, 1, 5)
+    return person
+
+
+@control("APT001 near miss: unconfirmed visit on the third business day, after the rule's two")
+def unconfirmed_later(pl: Planter) -> Person:
+    return _unconfirmed_recall(pl, 3, 3)[0]
+
+
+@control("APT002 near miss: recall broken about 12 days ago, rebooked in the window")
+def broken_and_rebooked(pl: Planter) -> Person:
+    person, _ = _broken_recall(pl, 12)
+    pl.visit(person, "recall", 10, RECALL, lo=5)
+    return person
+
+
+@control("APT002 near miss: recall broken about 40 days ago, outside the 30 days looked at")
+def broken_long_ago(pl: Planter) -> Person:
+    return _broken_recall(pl, 40)[0]
+
+
+@control("TX001 near miss: crown planned at an exam about 10 days ago (not yet 14 days)")
+def planned_lately(pl: Planter) -> Person:
+    return _declined_crown(pl, "30", visits=(730, 545, 365, 180, 10))[0]
+
+
+@control("TX001 near miss: crown planned about 20 months ago for a patient not seen since (18 months looked at)")
+def planned_not_seen(pl: Planter) -> Person:
+    return _declined_crown(pl, "14", visits=(1000, 800, 610))[0]
+
+
+@control("CLM001 near miss: visit about 10 days ago whose claim is on hold (H): held claims are excepted")
+def claim_on_hold(pl: Planter) -> Person:
+    return _last_claim(pl, (730, 545, 365, 180, 10), "H")
+
+
+@control("CLM002 near miss: claim for a visit about 27 days ago, sent and not received yet (30 days allowed)")
+def claim_sent_lately(pl: Planter) -> Person:
+    return _last_claim(pl, (730, 545, 365, 180, 27), "S")
+
+
+@control("PA001 near miss: crown booked in the window for a patient without insurance")
+def crown_uninsured(pl: Planter) -> Person:
+    person = pl.regular(pa_tooth="31", covered=False)
+    pl.visit(person, "rest", 12, crown("31"), lo=6)
     return person
 
 

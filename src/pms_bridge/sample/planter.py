@@ -167,16 +167,18 @@ class Planter:
         hyg: int | None = None,
         pattern: str | None = None,
         by: dict[str, int] | None = None,
+        leeway: int = 3,
     ) -> Visit:
-        """A visit ``day`` days from today (between ``lo`` and ``day`` when given)."""
+        """A visit ``day`` days from today (between ``lo`` and ``day`` when given; a past one ``leeway`` days
+        either side)."""
         pr = self.pr
         items = tuple(items)
         first = pr.today + timedelta(days=day if lo is None else lo)
         last = pr.today + timedelta(days=day)
         if day < 0:  # history: a few days' leeway, never today
             first, last = (
-                first - timedelta(days=3),
-                min(last + timedelta(days=3), pr.today - timedelta(days=1)),
+                first - timedelta(days=leeway),
+                min(last + timedelta(days=leeway), pr.today - timedelta(days=1)),
             )
         prov = prov or person.pri_prov
         if hyg is None:
@@ -200,6 +202,15 @@ class Planter:
         visit = self.first_visit(person, day, day)
         visit.status = BROKEN
         return visit
+
+    def business_day(self, n: int) -> int:
+        """Days from today to the ``n``-th business day after it (Saturdays and Sundays are not)."""
+        day, offset = self.pr.today, 0
+        while n > 0:
+            offset += 1
+            if (day + timedelta(days=offset)).weekday() < 5:
+                n -= 1
+        return offset
 
     def write(self, person: Person) -> None:
         for sub in self.subs.get(person.num, []):

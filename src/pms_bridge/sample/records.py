@@ -47,6 +47,9 @@ class Visit:
     # Treatment found at this exam that needs radiographs: teeth for a PA, SRP for an FMX.
     pa_teeth: list[str] = field(default_factory=list)
     needs_fmx: bool = False
+    unconfirmed: bool = False  # left unconfirmed when it comes up (planted); else confirmed a week ahead
+    preauth: bool = True  # work that needs a pre-authorization has one (a scheduled visit of an insured patient)
+    claim: str | None = None  # a completed visit's claim: None as it comes, "none" (not made yet) or a ClaimStatus
     num: int = 0
 
     @property

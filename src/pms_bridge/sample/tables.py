@@ -193,6 +193,20 @@ TABLES: dict[str, tuple[str, ...]] = {
         "InsSubNum",
         "SecDateTEdit",
     ),
+    # A procedure's line with one plan: an estimate (ClaimNum 0) until the procedure goes on a claim.
+    "claimproc": (
+        "ClaimProcNum",
+        "ProcNum",
+        "ClaimNum",
+        "PatNum",
+        "Status",
+        "ProcDate",
+        "FeeBilled",
+        "InsPayEst",
+        "PlanNum",
+        "InsSubNum",
+        "SecDateTEdit",
+    ),
 }
 
 

@@ -14,6 +14,9 @@ release on, so there is no unversioned store):
 - 4: ``source_hash`` on every snapshot table: the hash of the source row a record was mapped from, so
   the next night skips unchanged rows before mapping them (rows stored before have none: they are mapped
   once more, then carry one).
+- 5: the ``claim_procedures`` table (which procedures are on which claim or pre-authorization),
+  ``carrier_id`` / ``carrier_name`` on claims, and indexes on procedures (status with procedure date,
+  status with plan date) and claims (status with sent date) for the claim and treatment rules.
 
 How a store is opened (:func:`ensure_schema`): its version is read before anything is written (no
 table created, no journal mode set, no file mode changed). A store from a newer pms-bridge is refused
@@ -41,6 +44,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -67,6 +71,7 @@ TABLES_AT: dict[int, frozenset[str]] = {
     3: _V1_TABLES | {"tasks", "task_history", "pushes", "provider_code_times", "run_locks"},
 }
 TABLES_AT[4] = TABLES_AT[3]
+TABLES_AT[5] = TABLES_AT[4] | {"claim_procedures"}
 
 # Column names that sound like patient data: such a column the model does not know is mentioned.
 _PHI_LIKE = re.compile(r"phone|mail|address|street|city|zip|postal|birth|ssn|social|subscriber|note|name", re.IGNORECASE)
@@ -192,7 +197,35 @@ def _to_4(conn: Connection) -> None:
         _add_column(conn, table, "source_hash", "VARCHAR(16)")
 
 
-STEPS: dict[int, Callable[[Connection], None]] = {2: _to_2, 3: _to_3, 4: _to_4}
+_claim_procedures_v5 = Table(
+    "claim_procedures", _frozen,
+    Column("practice", String(63), primary_key=True), Column("source_id", String(64), primary_key=True),
+    Column("source_updated_at", DateTime), Column("patient_id", Text, nullable=False),
+    Column("procedure_id", Text), Column("claim_id", Text), Column("status", String(32), nullable=False),
+    Column("procedure_date", Date), Column("fee_billed", Numeric(14, 2)), Column("insurance_estimate", Numeric(14, 2)),
+    Column("plan_id", Text), Column("row_hash", String(40), nullable=False),
+    Column("first_run", BigInteger, nullable=False), Column("changed_run", BigInteger, nullable=False),
+    Column("source_hash", String(16)),
+    Index("ix_claim_procedures_patient_id", "practice", "patient_id"),
+    Index("ix_claim_procedures_procedure_id", "practice", "procedure_id"),
+    Index("ix_claim_procedures_claim_id", "practice", "claim_id"),
+)
+_INDEXES_V5 = (("procedures", ("status", "procedure_date")), ("procedures", ("status", "planned_date")),
+               ("claims", ("status", "sent_date")))
+
+
+def _to_5(conn: Connection) -> None:
+    _create(conn, _claim_procedures_v5)
+    _add_column(conn, "claims", "carrier_id", "TEXT")
+    _add_column(conn, "claims", "carrier_name", "TEXT")
+    existing = {(t, i["name"]) for t in ("procedures", "claims") for i in inspect(conn).get_indexes(t)}
+    for table, columns in _INDEXES_V5:
+        name = f"ix_{table}_{'_'.join(columns)}"
+        if (table, name) not in existing:
+            conn.execute(text(f'CREATE INDEX {name} ON {table} (practice, {", ".join(columns)})'))
+
+
+STEPS: dict[int, Callable[[Connection], None]] = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5}
 
 
 # --------------------------------------------------------------- opening

@@ -48,8 +48,10 @@ def in_batches(values: Sequence[_T], size: int = IN_BATCH) -> Iterator[Sequence[
 # The schema this pms-bridge writes; store/migrations.py has one step per version.
 # 1: the first release; 2: appointments.start may be NULL (planned appointments), clinics, code times;
 # 3: run_locks (who holds a practice's run lock on a server store);
-# 4: snapshot rows keep the hash of the source row they were mapped from (mapping.fingerprint).
-SCHEMA_VERSION = 4
+# 4: snapshot rows keep the hash of the source row they were mapped from (mapping.fingerprint);
+# 5: claim_procedures (which procedures are on which claim), claims' carrier, the indexes the claim and
+# treatment rules' reach needs.
+SCHEMA_VERSION = 5
 metadata = MetaData()
 
 
@@ -89,6 +91,13 @@ def _column_type(annotation: Any) -> Any:
 
 # Columns the rules join and filter on.
 _INDEXED = ("patient_id", "appointment_id", "coverage_id", "start")
+# Per entity, further (practice, ...) indexes the rules' reach filters on: completed procedures by date,
+# planned ones by plan date, claims by state and sent date, claims' lines by procedure and by claim.
+_INDEXED_TOGETHER: dict[str, tuple[tuple[str, ...], ...]] = {
+    "claim_procedure": (("procedure_id",), ("claim_id",)),
+    "procedure": (("status", "procedure_date"), ("status", "planned_date")),
+    "claim": (("status", "sent_date"),),
+}
 
 
 def _snapshot_table(model: type[Record]) -> Table:
@@ -107,6 +116,8 @@ def _snapshot_table(model: type[Record]) -> Table:
         Column("source_hash", String(16)),  # NULL: mapped before schema 4, or written without one
     ]
     indexes = [Index(f"ix_{model.table}_{c}", "practice", c) for c in _INDEXED if c in model.model_fields]
+    indexes += [Index(f"ix_{model.table}_{'_'.join(cs)}", "practice", *cs)
+                for cs in _INDEXED_TOGETHER.get(model.entity, ())]
     return Table(model.table, metadata, *columns, *indexes)
 
 

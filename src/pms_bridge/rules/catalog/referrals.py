@@ -19,20 +19,14 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from pms_bridge.model import Appointment
-from pms_bridge.model.enums import (
-    AppointmentStatus,
-    PatientStatus,
-    ReferralDirection,
-    ReferralStatus,
-)
+from pms_bridge.model.enums import AppointmentStatus, ReferralDirection, ReferralStatus
 from pms_bridge.rules.common import recent_referral_in
 from pms_bridge.rules.context import RuleContext
 from pms_bridge.rules.dates import not_before
 from pms_bridge.rules.finding import Finding, SubjectType
+from pms_bridge.rules.patients import active
 from pms_bridge.rules.registry import Horizon, RuleSettings, rule
 
-GONE = frozenset({PatientStatus.DELETED, PatientStatus.DECEASED, PatientStatus.ARCHIVED, PatientStatus.INACTIVE,
-                  PatientStatus.NON_PATIENT})
 # Appointments since the start that were meant to be the visit but are not on the book any more.
 MISSED = frozenset({AppointmentStatus.SCHEDULED, AppointmentStatus.BROKEN, AppointmentStatus.CANCELLED,
                     AppointmentStatus.UNSCHEDULED})
@@ -65,12 +59,6 @@ class REF004Settings(RuleSettings):
 
 def _days(n: int) -> str:
     return f"{n} day{'' if n == 1 else 's'}"
-
-
-def _active(ctx: RuleContext, patient_id: str) -> bool:
-    """A known patient who may still come (not deleted, deceased, archived, inactive or a non-patient)."""
-    patient = ctx.snapshot.patients.get(patient_id)
-    return patient is not None and patient.status not in GONE
 
 
 @dataclass(frozen=True)
@@ -137,11 +125,11 @@ def cases(ctx: RuleContext, settings: ReferralSettings) -> Iterator[Case]:
 
     referred: set[str] = set()
     for ref in ctx.snapshot.referrals:
-        if recent_referral_in(ref, earliest, ctx.today) and _active(ctx, ref.patient_id):
+        if recent_referral_in(ref, earliest, ctx.today) and active(ctx, ref.patient_id):
             referred.add(ref.patient_id)
             yield _case(ctx, settings, "referral", ref.source_id, ref.patient_id, ref.referral_date)
     for pid, patient in ctx.snapshot.patients.items():
-        if (pid not in referred and recent(patient.first_contact_date) and _active(ctx, pid)
+        if (pid not in referred and recent(patient.first_contact_date) and active(ctx, pid)
                 and ctx.snapshot.is_new_patient(pid, ctx.today)):
             yield _case(ctx, settings, "patient", pid, pid, patient.first_contact_date)
 
@@ -242,7 +230,7 @@ def referral_out_not_completed(ctx: RuleContext, settings: REF004Settings) -> It
         if ref.direction != ReferralDirection.OUT or ref.status != ReferralStatus.NONE or ref.referral_date is None:
             continue
         days = (ctx.today - ref.referral_date).days
-        if not settings.after_days <= days <= settings.max_age_days or not _active(ctx, ref.patient_id):
+        if not settings.after_days <= days <= settings.max_age_days or not active(ctx, ref.patient_id):
             continue
         yield Finding(
             subject_type="referral",
