@@ -20,7 +20,7 @@ import structlog
 from sqlalchemy.exc import OperationalError
 
 from pms_bridge.config.group import Group
-from pms_bridge.errors import ConfigurationProblem, SourceUnreachable, kind_of
+from pms_bridge.errors import SourceUnreachable, kind_of
 from pms_bridge.pipeline import SyncReport
 from pms_bridge.pipeline.run import parse_as_of, run_sync
 from pms_bridge.store import StoreBusy
@@ -127,7 +127,7 @@ def _run(task: Any, group: Group, book: GroupBook, group_run_id: int, location: 
         log.warning("group.job_retry", group_run=group_run_id, location=location, retry=claim.failures + 1,
                     in_seconds=retry_in, error=type(exc).__name__)
         raise task.retry(countdown=retry_in) from None
-    except (ConfigurationProblem, Exception) as exc:  # noqa: BLE001 - one location's failure ends only its job
+    except Exception as exc:  # noqa: BLE001 - a bad config or a bug: one location's failure ends only its job
         book.finish(group_run_id, location, token, FAILED, run_id=getattr(exc, "pms_bridge_failed_run", None),
                     note=describe_failure(exc))
         # The type only: an unexpected error's message may quote a row (no traceback either, as the CLI).
