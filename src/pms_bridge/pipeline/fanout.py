@@ -38,7 +38,7 @@ import structlog
 
 from pms_bridge.mapping import MappingFile
 from pms_bridge.rules import RULES, Horizons, horizons
-from pms_bridge.store import Store, patients_with_unbilled_work
+from pms_bridge.store import Store
 
 log = structlog.get_logger("pms_bridge.sync")
 
@@ -129,8 +129,6 @@ class PatientFanout:
                 self.today - timedelta(days=self.needs.first_contact_days),
                 self.today - timedelta(days=self.needs.referral_days),
             )
-            if self.needs.completed_procedure_days:  # CLM001 reads claim lines of work not yet billed
-                self._ids |= patients_with_unbilled_work(self.store, self.today, self.needs.completed_procedure_days)
         return self._ids
 
     def __iter__(self) -> Iterator[str]:

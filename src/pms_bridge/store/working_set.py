@@ -139,12 +139,6 @@ def unbilled_work(store: Store, today: date, days: int) -> Select[tuple[str]]:
                         _not_preauth(same_day)))
 
 
-def patients_with_unbilled_work(store: Store, today: date, days: int) -> set[str]:
-    """The patients :func:`unbilled_work` selects."""
-    with store.engine.connect() as conn:
-        return set(conn.scalars(unbilled_work(store, today, days)))
-
-
 def _not_preauth(claims: Any) -> ColumnElement[bool]:
     return or_(claims.c.claim_type.is_(None), claims.c.claim_type != ClaimType.PREAUTH.value)
 
