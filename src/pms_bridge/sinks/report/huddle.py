@@ -4,10 +4,11 @@ and the open tasks per coordinator role with how many are overdue."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 
 from pms_bridge.model.enums import AppointmentStatus
 from pms_bridge.model.vocabulary import ROLES
+from pms_bridge.rules.dates import business_days_after
 from pms_bridge.sinks.html import _clock
 from pms_bridge.store.report_reads import ReportData, TaskLife, Visit
 
@@ -84,10 +85,7 @@ class Huddle:
 def huddle_days(as_of: datetime, tz: tzinfo) -> list[date]:
     """The as-of day and the next business day (Monday to Friday)."""
     today = as_of.astimezone(tz).date()
-    following = today + timedelta(days=1)
-    while following.weekday() >= 5:
-        following += timedelta(days=1)
-    return [today, following]
+    return [today, business_days_after(today, 1)]
 
 
 def build_huddle(data: ReportData, as_of: datetime, tz: tzinfo) -> Huddle:
